@@ -1,0 +1,52 @@
+//! `pli`: the Pli engine from a terminal.
+//!
+//! Every subcommand is a thin call into `pli-core` (or `pli-cda`); the command names, flags
+//! and JSON fields are contracts other tools rely on (see `docs/cli.md`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cda;
+mod config_cmd;
+
+/// Pli — messagerie sécurisée de santé (MSSanté) / secure health mail client.
+#[derive(Debug, Parser)]
+#[command(name = "pli", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Configuration file (pli.toml); the sandbox writes target/sandbox/pli.toml.
+    #[arg(long, global = true, env = "PLI_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Health documents (CDA R2 N1/N3, IHE XDM).
+    #[command(subcommand)]
+    Cda(cda::CdaCommand),
+    /// Show the effective configuration (secrets redacted) after validation.
+    Config(config_cmd::ConfigArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cda(cmd) => cda::run(cmd),
+        Command::Config(args) => config_cmd::run(cli.config.as_deref(), args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pli: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

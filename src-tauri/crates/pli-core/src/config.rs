@@ -1,0 +1,519 @@
+//! Pli's configuration file (`pli.toml`).
+//!
+//! One file describes everything Pli needs to reach an MSSanté environment: the Pro Santé
+//! Connect provider, the mail operator's servers and trust anchors, and the directory. The
+//! sandbox's `tests/sandbox/up` writes a complete one to `target/sandbox/pli.toml`; an
+//! enterprise deployment ships one machine-wide. See `docs/configuration.md` for every key.
+//!
+//! Secrets never live here, with one exception: the `sandbox` environment may carry the
+//! public test credentials of the local sandbox (see `docs/decisions/0004-sandbox-secrets.md`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Errors while loading a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("invalid configuration {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is present but not acceptable.
+    #[error("invalid configuration {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Which MSSanté / PSC environment a configuration targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// PSC production and a production operator.
+    Production,
+    /// PSC "BAS" (bac à sable) test environment and an operator's test platform.
+    Bas,
+    /// The local sandbox of `tests/sandbox/` on 127.0.0.1.
+    Sandbox,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Target environment.
+    pub environment: Environment,
+    /// Value of the `X-MSS-NIL` header (product reference), ECO.2.4.3.
+    #[serde(default = "default_product_reference")]
+    pub product_reference: String,
+    /// Where Pli keeps its cache and logs; defaults to the OS data directory.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Pro Santé Connect.
+    pub psc: PscConfig,
+    /// The MSSanté operator's servers.
+    pub operator: OperatorConfig,
+    /// Directory sources.
+    #[serde(default)]
+    pub directory: Option<DirectoryConfig>,
+    /// Mailboxes configured in advance (personal and service mailboxes).
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    /// Test identities of the local sandbox; present only for `environment = "sandbox"`.
+    #[serde(default)]
+    pub sandbox: Option<SandboxInfo>,
+}
+
+fn default_product_reference() -> String {
+    format!("Pli/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// How Pli authenticates itself (the client, not the user) to PSC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// Public client with PKCE.
+    None,
+    /// HTTP Basic with a client secret.
+    ClientSecretBasic,
+    /// Client secret in the form body.
+    ClientSecretPost,
+    /// Signed JWT assertion with a private key.
+    PrivateKeyJwt,
+}
+
+/// Where a client secret comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretRef {
+    /// An OS keyring entry (service `fr.pli.app`, this account name), installed by the deployment.
+    Keyring(String),
+    /// A literal value: accepted only in the `sandbox` environment, for its public test clients.
+    SandboxLiteral(String),
+}
+
+/// A PSC client registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PscClient {
+    /// `client_id` registered at PSC.
+    pub client_id: String,
+    /// Client authentication method at the token endpoint.
+    pub client_auth: ClientAuth,
+    /// The secret (or private key) when `client_auth` needs one.
+    #[serde(default)]
+    pub client_secret: Option<SecretRef>,
+}
+
+/// Pro Santé Connect settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PscConfig {
+    /// Issuer URL, e.g. `https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet`.
+    pub issuer: String,
+    /// Discovery path appended to the issuer; PSC uses a non-standard one.
+    #[serde(default = "default_discovery_path")]
+    pub discovery_path: String,
+    /// Scopes requested.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Minimum authentication level requested and required in the ID token.
+    #[serde(default = "default_acr")]
+    pub acr_values: String,
+    /// The client used for the authorization-code flow in the browser.
+    pub browser: PscClient,
+    /// The client used for CIBA (push to e-CPS or card), if the deployment has one.
+    #[serde(default)]
+    pub ciba: Option<PscClient>,
+    /// A trust anchor for the provider's HTTPS, when it is not a public web CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_discovery_path() -> String {
+    "/.well-known/wallet-openid-configuration".into()
+}
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "scope_all".into()]
+}
+fn default_acr() -> String {
+    "eidas1".into()
+}
+
+/// Transport security of a mail server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// Plain TCP upgraded with STARTTLS before anything else (MSSanté's rule).
+    Starttls,
+    /// TLS from the first byte (IMAPS 993 / submissions 465).
+    Tls,
+}
+
+/// One mail server endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Host name; it must match the server certificate.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// STARTTLS or implicit TLS.
+    pub security: Security,
+    /// Connect to this address instead of resolving `host` (the certificate is still checked
+    /// against `host`).
+    #[serde(default)]
+    pub connect_addr: Option<String>,
+}
+
+/// The MSSanté operator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// IMAP server.
+    pub imap: ServerConfig,
+    /// SMTP submission server.
+    pub smtp: ServerConfig,
+    /// PEM bundle of the only CAs trusted for the operator (IGC Santé in production).
+    pub trust_anchors: PathBuf,
+    /// Domain of Mon espace santé patient addresses.
+    #[serde(default = "default_patient_domain")]
+    pub patient_domain: String,
+}
+
+fn default_patient_domain() -> String {
+    "patient.mssante.fr".into()
+}
+
+/// Kind of MSSanté mailbox (TRE_R257-TypeBAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxKind {
+    /// Personal mailbox of a professional.
+    #[serde(rename = "PER")]
+    Personal,
+    /// Organisational (service) mailbox, shared by listed members.
+    #[serde(rename = "ORG")]
+    Organisational,
+    /// Applicative mailbox (software).
+    #[serde(rename = "APP")]
+    Applicative,
+    /// Practice (cabinet) mailbox.
+    #[serde(rename = "CAB")]
+    Cabinet,
+}
+
+/// A mailbox Pli opens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The mailbox address (also the XOAUTH2 `user=`).
+    pub address: String,
+    /// Mailbox type.
+    pub kind: MailboxKind,
+    /// Display name used as sender name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// LDAP directory source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// `ldap://host:port` or `ldaps://…`.
+    pub url: String,
+    /// Search base.
+    #[serde(default = "default_base_dn")]
+    pub base_dn: String,
+    /// Use StartTLS on `ldap://`.
+    #[serde(default)]
+    pub starttls: bool,
+    /// Maximum entries asked per query (the national directory caps at 100).
+    #[serde(default = "default_size_limit")]
+    pub size_limit: i32,
+    /// Server-side time limit per query, in seconds (the national directory caps at 60).
+    #[serde(default = "default_time_limit")]
+    pub time_limit_secs: i32,
+    /// LDAP attribute names for each field; defaults documented in `docs/configuration.md`.
+    #[serde(default)]
+    pub attributes: DirectoryAttributes,
+}
+
+fn default_base_dn() -> String {
+    "ou=bal,o=mssante,c=fr".into()
+}
+fn default_size_limit() -> i32 {
+    100
+}
+fn default_time_limit() -> i32 {
+    60
+}
+
+/// Mapping from directory fields to LDAP attribute names. The national directory's exact
+/// names are not public; these defaults are assumptions matched by the sandbox's schema.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirectoryAttributes {
+    /// Mailbox address.
+    pub mail: String,
+    /// Mailbox type PER/ORG/APP/CAB.
+    pub mailbox_type: String,
+    /// Display name.
+    pub display_name: String,
+    /// Full name.
+    pub common_name: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Profession code.
+    pub profession: String,
+    /// Specialty (savoir-faire) code.
+    pub specialty: String,
+    /// Organisation name.
+    pub organisation: String,
+    /// Service within the organisation.
+    pub service: String,
+    /// Street address.
+    pub street: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// City.
+    pub city: String,
+    /// Department code.
+    pub department: String,
+    /// Dematerialisation consent.
+    pub dematerialisation: String,
+}
+
+impl Default for DirectoryAttributes {
+    fn default() -> Self {
+        Self {
+            mail: "mail".into(),
+            mailbox_type: "mssTypeBAL".into(),
+            display_name: "displayName".into(),
+            common_name: "cn".into(),
+            given_name: "givenName".into(),
+            family_name: "sn".into(),
+            profession: "mssProfession".into(),
+            specialty: "mssSpecialite".into(),
+            organisation: "o".into(),
+            service: "ou".into(),
+            street: "street".into(),
+            postal_code: "postalCode".into(),
+            city: "l".into(),
+            department: "mssDepartement".into(),
+            dematerialisation: "mssDematerialisation".into(),
+        }
+    }
+}
+
+/// Test identities of the sandbox, written by `tests/sandbox/up` for tests and the demo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxInfo {
+    /// People who can log in at the sandbox PSC.
+    #[serde(default)]
+    pub people: Vec<SandboxPerson>,
+    /// Patients (Mon espace santé mailboxes).
+    #[serde(default)]
+    pub patients: Vec<SandboxPatient>,
+    /// A national id the sandbox PSC refuses as CIBA `login_hint`.
+    #[serde(default)]
+    pub refused_login_hint: Option<String>,
+    /// Dovecot master login (`user*master`) for tests that inspect any mailbox.
+    #[serde(default)]
+    pub master_user: Option<String>,
+    /// Its password (sandbox only).
+    #[serde(default)]
+    pub master_password: Option<String>,
+}
+
+/// A professional of the sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPerson {
+    /// Short key used by tests (`practitioner`, `secretary`, …).
+    pub role: String,
+    /// PSC national id (`SubjectNameID`).
+    pub national_id: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Personal mailbox, if any.
+    #[serde(default)]
+    pub personal_mailbox: Option<String>,
+    /// Every mailbox this person may open (personal and service mailboxes).
+    #[serde(default)]
+    pub mailboxes: Vec<String>,
+}
+
+/// A patient of the sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPatient {
+    /// INS matricule (15 characters, key included).
+    pub ins: String,
+    /// Birth family name.
+    pub family_name: String,
+    /// First given name.
+    pub given_name: String,
+    /// Mailbox address `<INS>@<patient_domain>`.
+    pub address: String,
+    /// Password for reading this mailbox in tests (PLAIN, sandbox only).
+    pub password: String,
+}
+
+impl Config {
+    /// Reads and validates a configuration file. Relative paths inside it are resolved
+    /// against the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve_paths(base);
+        cfg.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Parses TOML text without touching the file system.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.operator.trust_anchors);
+        if let Some(p) = self.psc.ca_file.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.data_dir.as_mut() {
+            fix(p);
+        }
+    }
+
+    /// Checks rules that the schema alone cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        let clients = std::iter::once(&self.psc.browser).chain(self.psc.ciba.as_ref());
+        for c in clients {
+            if let Some(SecretRef::SandboxLiteral(_)) = c.client_secret {
+                if self.environment != Environment::Sandbox {
+                    return Err(format!(
+                        "client {}: a literal secret is only allowed in the sandbox; \
+                         use client_secret = {{ keyring = \"…\" }}",
+                        c.client_id
+                    ));
+                }
+            }
+            if c.client_auth != ClientAuth::None && c.client_secret.is_none() {
+                return Err(format!(
+                    "client {}: client_auth {:?} needs client_secret",
+                    c.client_id, c.client_auth
+                ));
+            }
+        }
+        if self.sandbox.is_some() && self.environment != Environment::Sandbox {
+            return Err("[sandbox] is only allowed with environment = \"sandbox\"".into());
+        }
+        Ok(())
+    }
+
+    /// The full discovery URL (issuer + discovery path).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.psc.issuer.trim_end_matches('/'),
+            self.discovery_path()
+        )
+    }
+
+    fn discovery_path(&self) -> &str {
+        &self.psc.discovery_path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+environment = "production"
+[psc]
+issuer = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+[psc.browser]
+client_id = "pli"
+client_auth = "client_secret_basic"
+client_secret = { keyring = "psc-client-secret" }
+[operator]
+imap = { host = "imap.example.mssante.fr", port = 143, security = "starttls" }
+smtp = { host = "smtp.example.mssante.fr", port = 587, security = "starttls" }
+trust_anchors = "/etc/pli/igc-sante.pem"
+"#;
+
+    #[test]
+    fn defaults_follow_psc_and_the_directory() {
+        let c = Config::parse(MINIMAL).unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.discovery_url(),
+            "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
+        );
+        assert_eq!(c.psc.scopes, ["openid", "scope_all"]);
+        assert_eq!(c.psc.acr_values, "eidas1");
+        assert_eq!(c.operator.patient_domain, "patient.mssante.fr");
+        assert!(c.product_reference.starts_with("Pli/"));
+    }
+
+    #[test]
+    fn literal_secret_outside_sandbox_is_refused() {
+        let text = MINIMAL.replace(
+            "{ keyring = \"psc-client-secret\" }",
+            "{ sandbox_literal = \"s3cret\" }",
+        );
+        let c = Config::parse(&text).unwrap();
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("only allowed in the sandbox"), "{err}");
+    }
+
+    #[test]
+    fn confidential_client_without_secret_is_refused() {
+        let text = MINIMAL.replace("client_secret = { keyring = \"psc-client-secret\" }\n", "");
+        let err = Config::parse(&text).unwrap().validate().unwrap_err();
+        assert!(err.contains("needs client_secret"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_not_silently_ignored() {
+        let text = format!("{MINIMAL}\nimap_pasword = 1\n");
+        assert!(Config::parse(&text).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! `pli-core`: Pli's mail engine, with no desktop shell inside.
+//!
+//! Layout (see `docs/architecture.md`): `config` (pli.toml), `auth` (Pro Santé Connect and
+//! XOAUTH2), `tls` (trust anchors), `imap`, `smtp`, `annuaire` (directory), `secrets` (OS keyring).
+
+pub mod annuaire;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod imap;
+pub mod secrets;
+pub mod smtp;
+pub mod tls;
+
+/// Pli's version, as shown by `pli --version` and the app.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,3 @@
+//! Tauri commands, one file per domain.
+
+pub mod app;

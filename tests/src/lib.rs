@@ -1,0 +1,49 @@
+//! Helpers for Pli's end-to-end tests against the sandbox of real servers (`tests/sandbox/`).
+//!
+//! The sandbox must be up (`tests/sandbox/up`, done by `scripts/test`); its configuration is
+//! read from `target/sandbox/pli.toml` (or `PLI_SANDBOX_CONFIG`). Nothing here fakes a server:
+//! the PSC helpers drive the real `oidc-provider` the way a browser or the e-CPS app would.
+
+pub mod psc;
+pub mod webdriver;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pli_core::config::{Config, SandboxPerson};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// Loads the sandbox configuration, with a clear message when the sandbox is not up.
+pub fn sandbox_config() -> Config {
+    let path = std::env::var_os("PLI_SANDBOX_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/sandbox/pli.toml"));
+    Config::load(&path).unwrap_or_else(|e| {
+        panic!("sandbox configuration unavailable ({e}); start it with tests/sandbox/up or run scripts/test")
+    })
+}
+
+/// The sandbox person with this role (`practitioner`, `secretary`, `gp`, `emergency`).
+pub fn person(cfg: &Config, role: &str) -> SandboxPerson {
+    cfg.sandbox
+        .as_ref()
+        .expect("[sandbox] section")
+        .people
+        .iter()
+        .find(|p| p.role == role)
+        .unwrap_or_else(|| panic!("no sandbox person with role {role}"))
+        .clone()
+}
+
+/// The rustls configuration trusting the sandbox CA only.
+pub fn tls(cfg: &Config) -> Arc<pli_core::tls::ClientConfig> {
+    pli_core::tls::client_config(&cfg.operator.trust_anchors).expect("sandbox CA")
+}
+
