@@ -1,7 +1,7 @@
 //! `pli`: the Pli engine from a terminal.
 //!
 //! Every subcommand is a thin call into `pli-core` (or `pli-cda`); the command names, flags
-//! and JSON fields are contracts other tools rely on (see `docs/cli.md`).
+//! and JSON fields are contracts other tools rely on (documented in `pli --help`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
