@@ -42,11 +42,15 @@ pub(super) fn body(ctx: &mut Ctx<'_>) {
             }
         }
         Body::Structured { sections } => {
-            for s in sections {
+            // Clinical content first, then the structured results, then the PDF copy.
+            for s in sections.iter().filter(|s| !s.is_pdf_copy()) {
                 section(ctx, s, 0);
             }
             if !ctx.doc.lab_results.is_empty() {
                 lab_table(ctx);
+            }
+            for s in sections.iter().filter(|s| s.is_pdf_copy()) {
+                section(ctx, s, 0);
             }
         }
     }

@@ -280,7 +280,18 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
         if !p.other_ids.is_empty() {
             rows.push((l.other_ids, ids_text(&p.other_ids)));
         }
-        push_contacts(&mut rows, &p.addresses, &p.telecoms, l);
+        match (&p.ins, ctx.options.mask_ins) {
+            // The MSSanté patient mailbox is built from the INS: mask it there too.
+            (Some(ins), true) => {
+                let masked: Vec<Telecom> = p
+                    .telecoms
+                    .iter()
+                    .map(|t| Telecom { value: t.value.replace(&ins.value, "•••"), ..t.clone() })
+                    .collect();
+                push_contacts(&mut rows, &p.addresses, &masked, l);
+            }
+            _ => push_contacts(&mut rows, &p.addresses, &p.telecoms, l),
+        }
         if let Some(g) = &p.guardian {
             rows.push((l.guardian, esc(g)));
         }

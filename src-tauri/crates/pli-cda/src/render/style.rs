@@ -26,7 +26,8 @@ p{margin:.35em 0}
 .mono{font-family:ui-monospace,"SF Mono",Menlo,Consolas,monospace;letter-spacing:.03em}
 .doc-body{border-top:1px solid var(--line);margin-top:1.2em}
 .cda-section>.cda-section{margin-left:1em;padding-left:1em;border-left:2px solid var(--soft)}
-.narrative{overflow-wrap:anywhere}
+.narrative{overflow-wrap:break-word}
+.table-wrap+br,.table-wrap+br+br{display:none}
 .table-wrap{overflow-x:auto;margin:.6em 0}
 table{border-collapse:collapse;width:100%;font-size:.93em}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.2em 0}
@@ -64,7 +65,7 @@ table.results tr.abnormal td.flag{color:var(--warn)}
 .doc-foot>h2{color:var(--muted);font-size:1em;text-transform:uppercase;letter-spacing:.05em}
 .foot-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:10px 24px}
 .foot-block h3{margin:.4em 0 .2em;font-size:.95em}
-.foot-block dl{display:grid;grid-template-columns:max-content 1fr;gap:1px 10px;margin:0}
+.foot-block dl{display:grid;grid-template-columns:minmax(6em,38%) 1fr;gap:1px 10px;margin:0}
 .foot-block dt{color:var(--muted)}
 .foot-block dd{margin:0;overflow-wrap:anywhere}
 .foot-block dd.full{grid-column:1/-1}
