@@ -46,4 +46,3 @@ pub fn person(cfg: &Config, role: &str) -> SandboxPerson {
 pub fn tls(cfg: &Config) -> Arc<pli_core::tls::ClientConfig> {
     pli_core::tls::client_config(&cfg.operator.trust_anchors).expect("sandbox CA")
 }
-

@@ -255,10 +255,7 @@ async fn parse_tokens(resp: reqwest::Response) -> Result<Tokens> {
 
 /// Decodes the payload of a JWT without checking it (the tests inspect claims only).
 pub fn jwt_claims(jwt: &str) -> Result<serde_json::Value> {
-    let payload = jwt
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| anyhow!("not a JWT"))?;
+    let payload = jwt.split('.').nth(1).ok_or_else(|| anyhow!("not a JWT"))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload)?;
     Ok(serde_json::from_slice(&bytes)?)
 }

@@ -50,7 +50,12 @@ impl Session {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
         let url = format!("{}/session/{}{}", self.base, self.id, path);
         let mut req = self.http.request(method, &url);
         if let Some(b) = body {

@@ -41,15 +41,25 @@ async fn eco_1_2_1_xoauth2_with_ciba_token() {
     let cfg = sandbox_config();
     let gp = person(&cfg, "gp");
     let t = psc::ciba(&cfg, &gp.national_id).await.unwrap();
-    imap_open(&cfg, &t.access_token, gp.personal_mailbox.as_deref().unwrap())
-        .await
-        .unwrap();
+    imap_open(
+        &cfg,
+        &t.access_token,
+        gp.personal_mailbox.as_deref().unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn ciba_refused_login_hint_is_an_error() {
     let cfg = sandbox_config();
-    let hint = cfg.sandbox.as_ref().unwrap().refused_login_hint.clone().unwrap();
+    let hint = cfg
+        .sandbox
+        .as_ref()
+        .unwrap()
+        .refused_login_hint
+        .clone()
+        .unwrap();
     let err = psc::ciba_start(&cfg, &hint).await.unwrap_err();
     assert!(err.to_string().contains("CIBA refused"), "{err}");
 }
@@ -61,16 +71,25 @@ async fn eco_1_2_1_xoauth2_over_implicit_tls() {
     cfg.operator.imap.security = Security::Tls;
     let anne = person(&cfg, "practitioner");
     let t = psc::code_pkce(&cfg, &anne.national_id).await.unwrap();
-    imap_open(&cfg, &t.access_token, anne.personal_mailbox.as_deref().unwrap())
-        .await
-        .unwrap();
+    imap_open(
+        &cfg,
+        &t.access_token,
+        anne.personal_mailbox.as_deref().unwrap(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn eco_1_2_1_bogus_token_is_refused() {
     let cfg = sandbox_config();
     let anne = person(&cfg, "practitioner");
-    let r = imap_open(&cfg, "not-a-token", anne.personal_mailbox.as_deref().unwrap()).await;
+    let r = imap_open(
+        &cfg,
+        "not-a-token",
+        anne.personal_mailbox.as_deref().unwrap(),
+    )
+    .await;
     assert_refused(r);
 }
 
@@ -80,7 +99,12 @@ async fn eco_1_2_1_another_persons_token_is_refused() {
     let anne = person(&cfg, "practitioner");
     let gp = person(&cfg, "gp");
     let t = psc::code_pkce(&cfg, &gp.national_id).await.unwrap();
-    let r = imap_open(&cfg, &t.access_token, anne.personal_mailbox.as_deref().unwrap()).await;
+    let r = imap_open(
+        &cfg,
+        &t.access_token,
+        anne.personal_mailbox.as_deref().unwrap(),
+    )
+    .await;
     assert_refused(r);
 }
 
@@ -103,7 +127,14 @@ async fn eco_1_2_1_service_mailbox_opens_only_for_its_members() {
     imap_open(&cfg, &t.access_token, &service).await.unwrap();
     // The same valid token, on a service mailbox she is not a member of, and on Anne's own.
     assert_refused(imap_open(&cfg, &t.access_token, &urgences).await);
-    assert_refused(imap_open(&cfg, &t.access_token, anne.personal_mailbox.as_deref().unwrap()).await);
+    assert_refused(
+        imap_open(
+            &cfg,
+            &t.access_token,
+            anne.personal_mailbox.as_deref().unwrap(),
+        )
+        .await,
+    );
 }
 
 #[tokio::test]
@@ -156,7 +187,9 @@ async fn master_session(
     mailbox: &str,
 ) -> async_imap::Session<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     let sb = cfg.sandbox.as_ref().unwrap();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", 10993)).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", 10993))
+        .await
+        .unwrap();
     let name = pli_core::tls::server_name(&cfg.operator.imap.host).unwrap();
     let stream = tokio_rustls::TlsConnector::from(tls(cfg))
         .connect(name, tcp)
@@ -186,7 +219,10 @@ async fn eco_1_0_1_smtp_submission_with_xoauth2_reaches_the_inbox() {
     let creds = Xoauth2::new(&from, &AccessToken::new(t.access_token));
     let transport = pli_core::smtp::transport(&cfg.operator, &creds).unwrap();
 
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let stamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let subject = format!("Avis cardiologique — test {stamp}");
     let msg = lettre::Message::builder()
         .from(format!("Dr Anne LEFÈVRE <{from}>").parse().unwrap())
@@ -212,11 +248,15 @@ async fn eco_1_0_1_smtp_submission_with_xoauth2_reaches_the_inbox() {
                 .try_collect()
                 .await
                 .unwrap();
-            let header = String::from_utf8_lossy(fetched[0].header().unwrap_or_default()).to_string();
+            let header =
+                String::from_utf8_lossy(fetched[0].header().unwrap_or_default()).to_string();
             assert!(header.contains(&from), "{header}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "message not delivered to {to}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "message not delivered to {to}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     s.logout().await.unwrap();
@@ -239,21 +279,33 @@ async fn eco_1_0_1_smtp_refuses_another_persons_token() {
         .body(String::from("x"))
         .unwrap();
     let err = transport.send(msg).await.unwrap_err();
-    assert!(err.is_permanent() || err.to_string().contains("535"), "{err}");
+    assert!(
+        err.is_permanent() || err.to_string().contains("535"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn eco_3_1_4_directory_accented_search_and_100_entry_cap() {
     let cfg = sandbox_config();
     let dir_cfg = cfg.directory.clone().expect("[directory]");
-    let mut dir = pli_core::annuaire::Directory::connect(&dir_cfg).await.unwrap();
+    let mut dir = pli_core::annuaire::Directory::connect(&dir_cfg)
+        .await
+        .unwrap();
     let attrs = &dir_cfg.attributes;
 
     // An accented family name, matched case-insensitively.
     let r = dir
         .search_raw(
-            &format!("(&({}=lefèvre)({}=Anne))", attrs.family_name, attrs.given_name),
-            &[attrs.mail.as_str(), attrs.family_name.as_str(), attrs.mailbox_type.as_str()],
+            &format!(
+                "(&({}=lefèvre)({}=Anne))",
+                attrs.family_name, attrs.given_name
+            ),
+            &[
+                attrs.mail.as_str(),
+                attrs.family_name.as_str(),
+                attrs.mailbox_type.as_str(),
+            ],
         )
         .await
         .unwrap();
@@ -262,7 +314,11 @@ async fn eco_3_1_4_directory_accented_search_and_100_entry_cap() {
     let hit = r
         .entries
         .iter()
-        .find(|e| e.attrs.get(&attrs.mail).is_some_and(|m| m.contains(anne.personal_mailbox.as_ref().unwrap())))
+        .find(|e| {
+            e.attrs
+                .get(&attrs.mail)
+                .is_some_and(|m| m.contains(anne.personal_mailbox.as_ref().unwrap()))
+        })
         .unwrap_or_else(|| panic!("Anne not found: {:?}", r.entries));
     assert_eq!(hit.attrs[&attrs.family_name], vec!["LEFÈVRE".to_owned()]);
     assert_eq!(hit.attrs[&attrs.mailbox_type], vec!["PER".to_owned()]);

@@ -22,7 +22,10 @@ async fn desktop_app_starts_and_shows_the_sandbox_mailboxes() {
 
     let title = s.title().await.unwrap();
     assert_eq!(title, "Pli — Messagerie sécurisée de santé");
-    let h1 = s.wait_text("#app-title", Duration::from_secs(20)).await.unwrap();
+    let h1 = s
+        .wait_text("#app-title", Duration::from_secs(20))
+        .await
+        .unwrap();
     assert_eq!(h1, "Pli");
     // The configured mailboxes come from the engine over IPC, not from the page.
     let anne = person(&cfg, "practitioner");

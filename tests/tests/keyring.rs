@@ -22,9 +22,12 @@ fn secrets_round_trip_through_the_os_keyring() {
 
     // An independent Secret Service client finds the item under Pli's namespace.
     let out = secret_tool(&["search", "--all", "service", secrets::SERVICE]);
-    let listing = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
-    assert!(listing.contains(&account), "secret-tool did not see {account}: {listing}");
+    let listing =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        listing.contains(&account),
+        "secret-tool did not see {account}: {listing}"
+    );
 
     secrets::delete(&account).unwrap();
     assert!(matches!(

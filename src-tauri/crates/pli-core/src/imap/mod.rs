@@ -161,7 +161,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PreAuth<S> {
             .await
             .map_err(|e| ImapError::Protocol(e.into()))?;
         if n == 0 {
-            return Err(ImapError::Protocol(async_imap::error::Error::ConnectionLost));
+            return Err(ImapError::Protocol(
+                async_imap::error::Error::ConnectionLost,
+            ));
         }
         Ok(line.trim_end().to_owned())
     }
@@ -171,7 +173,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PreAuth<S> {
         if line.starts_with("* OK") || line.starts_with("* PREAUTH") {
             Ok(())
         } else {
-            Err(ImapError::Tls(format!("message d'accueil inattendu : {line}")))
+            Err(ImapError::Tls(format!(
+                "message d'accueil inattendu : {line}"
+            )))
         }
     }
 
@@ -184,7 +188,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PreAuth<S> {
             .write_all(format!("{tag} {cmd}\r\n").as_bytes())
             .await
             .map_err(|e| ImapError::Protocol(e.into()))?;
-        stream.flush().await.map_err(|e| ImapError::Protocol(e.into()))?;
+        stream
+            .flush()
+            .await
+            .map_err(|e| ImapError::Protocol(e.into()))?;
         let mut untagged = Vec::new();
         loop {
             let line = self.line().await?;

@@ -25,9 +25,8 @@ pub enum SmtpError {
 /// configured anchors, checks the host name, and authenticates with XOAUTH2 only.
 pub fn transport(operator: &OperatorConfig, creds: &Xoauth2) -> Result<SmtpTransport, SmtpError> {
     let server = &operator.smtp;
-    let pem = std::fs::read(&operator.trust_anchors).map_err(|e| {
-        SmtpError::Anchors(format!("{}: {e}", operator.trust_anchors.display()))
-    })?;
+    let pem = std::fs::read(&operator.trust_anchors)
+        .map_err(|e| SmtpError::Anchors(format!("{}: {e}", operator.trust_anchors.display())))?;
     let mut params = TlsParameters::builder(server.host.clone())
         .dangerous_accept_invalid_certs(false)
         .dangerous_accept_invalid_hostnames(false);
