@@ -443,9 +443,9 @@ fn non_xml(ctx: &mut Ctx<'_>, m: &Media, index: usize) {
                 l.attachment
             );
             media_label(ctx, index, m);
-            let _ = write!(
+            let _ = writeln!(
                 ctx.out,
-                "</p><p class=\"muted\">{}</p></div></div>\n",
+                "</p><p class=\"muted\">{}</p></div></div>",
                 l.attachment_text
             );
         }

@@ -286,7 +286,10 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
                 let masked: Vec<Telecom> = p
                     .telecoms
                     .iter()
-                    .map(|t| Telecom { value: t.value.replace(&ins.value, "•••"), ..t.clone() })
+                    .map(|t| Telecom {
+                        value: t.value.replace(&ins.value, "•••"),
+                        ..t.clone()
+                    })
                     .collect();
                 push_contacts(&mut rows, &p.addresses, &masked, l);
             }
