@@ -4,8 +4,10 @@
 // Why: Dovecot 2.3 treats a connection whose remote IP equals its local IP (127.0.0.1 ->
 // 127.0.0.1) as already secure, so `disable_plaintext_auth = yes` would not force STARTTLS for
 // a client on the same machine. Behind this relay a loopback client is announced as coming from
-// 127.0.0.254, so Dovecot requires TLS exactly as an MSSanté operator does. TLS itself
-// (STARTTLS or implicit) passes through untouched, end to end between client and Dovecot.
+// 127.1.<hi>.<lo>, made of its source port, so Dovecot requires TLS exactly as an MSSanté
+// operator does. One address per connection also keeps Dovecot's per-IP auth penalty (up to 15 s
+// after failed logins) from slowing down the next test. TLS itself (STARTTLS or implicit) passes
+// through untouched, end to end between client and Dovecot.
 //
 //   127.0.0.1:10143 -> 11143  IMAP STARTTLS       127.0.0.2:10143 -> 11143 (Dovecot's `local 127.0.0.2`:
 //   127.0.0.1:10993 -> 11993  IMAPS               127.0.0.2:10993 -> 11993  no CONDSTORE/QRESYNC)
@@ -16,7 +18,6 @@ const ROUTES = [
   ['127.0.0.1', 10143, 11143], ['127.0.0.1', 10993, 11993], ['127.0.0.1', 10587, 11587],
   ['127.0.0.2', 10143, 11143], ['127.0.0.2', 10993, 11993],
 ];
-const ANNOUNCED_LOOPBACK_CLIENT = '127.0.0.254';
 
 for (const [addr, port, backend] of ROUTES) {
   const server = net.createServer((client) => {
@@ -24,7 +25,8 @@ for (const [addr, port, backend] of ROUTES) {
     const up = net.connect(backend, '127.0.0.1');
     const src = client.remoteAddress.replace(/^::ffff:/, '');
     const dst = client.localAddress.replace(/^::ffff:/, '');
-    const shown = src === dst || src === '127.0.0.1' ? ANNOUNCED_LOOPBACK_CLIENT : src;
+    const p = client.remotePort;
+    const shown = src.startsWith('127.') ? `127.1.${p >> 8}.${p & 255}` : src;
     const close = () => { client.destroy(); up.destroy(); };
     up.on('connect', () => {
       up.write(`PROXY TCP4 ${shown} ${dst} ${client.remotePort} ${port}\r\n`);
