@@ -17,7 +17,7 @@ pub struct Session {
 }
 
 /// The W3C "element" key in JSON answers.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Session {
     /// Starts the Tauri app `application` through tauri-driver at `driver_url`.

@@ -61,6 +61,20 @@ pub fn transport(operator: &OperatorConfig, creds: &Xoauth2) -> Result<SmtpTrans
         .build())
 }
 
+/// True when a send failed because the server refused the XOAUTH2 credentials.
+///
+/// On refusal an XOAUTH2 server first answers `334 <base64 JSON error>`; lettre's XOAUTH2
+/// does not answer that challenge and reports a client error instead of the final `535`.
+/// Both forms mean "credentials refused" (token invalid, expired, or not allowed on the
+/// mailbox), which the outbox treats as "log in again", not as a delivery failure.
+pub fn is_auth_refusal(err: &lettre::transport::smtp::Error) -> bool {
+    let text = err.to_string();
+    text.contains("does not expect a challenge")
+        || err
+            .status()
+            .is_some_and(|c| c.to_string().starts_with("535"))
+}
+
 fn split_pem(pem: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(pem);
     let mut out = Vec::new();
