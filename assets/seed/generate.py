@@ -283,9 +283,12 @@ class Seeder:
                 os.makedirs(os.path.join(d, sub), exist_ok=True)
             if folder != "INBOX":
                 open(os.path.join(d, "maildirfolder"), "w").close()
+            if folder == "INBOX":
+                with open(os.path.join(base, "subscriptions"), "a") as f:
+                    f.write("INBOX\n")
             if folder == "Archives/2024":
                 with open(os.path.join(base, "subscriptions"), "a") as f:
-                    f.write("Archives/2024\n")
+                    f.write("Archives.2024\n")  # Maildir++ storage separator
             self.made.add(d)
         return d
 
