@@ -296,13 +296,13 @@ impl TableAttr {
     }
 }
 
-/// An `@ID` usable as an HTML id / fragment: 1–128 chars of `[A-Za-z0-9_.:-]`.
+/// An `@ID` usable as an HTML id / fragment: 1–128 chars of `[A-Za-z0-9_.-]`.
 pub(crate) fn safe_id(raw: &str) -> Option<String> {
     let v = raw.trim();
     let ok = !v.is_empty()
         && v.len() <= 128
         && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     ok.then(|| v.to_owned())
 }
 
