@@ -10,6 +10,7 @@ pub mod config;
 pub mod imap;
 pub mod secrets;
 pub mod smtp;
+pub mod store;
 pub mod tls;
 
 /// Pli's version, as shown by `pli --version` and the app.
