@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod annuaire;
 mod cda;
 mod config_cmd;
 
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The MSSanté directory (annuaire).
+    #[command(subcommand)]
+    Annuaire(annuaire::AnnuaireCommand),
     /// Health documents (CDA R2 N1/N3, IHE XDM).
     #[command(subcommand)]
     Cda(cda::CdaCommand),
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Annuaire(cmd) => annuaire::run(cli.config.as_deref(), cmd),
         Command::Cda(cmd) => cda::run(cmd),
         Command::Config(args) => config_cmd::run(cli.config.as_deref(), args),
     };

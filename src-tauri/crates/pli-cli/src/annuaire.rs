@@ -1,0 +1,145 @@
+//! `pli annuaire …`: the MSSanté directory.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use std::io::Write;
+
+use pli_core::annuaire::{parse_kind, Directory, Query, SearchOutcome};
+use pli_core::config::Config;
+
+/// Subcommands of `pli annuaire`.
+#[derive(Debug, Subcommand)]
+pub enum AnnuaireCommand {
+    /// Search the directory (at most 100 entries per server query: refine when told to).
+    Search(SearchArgs),
+}
+
+/// Where to search.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Source {
+    /// The LDAP directory of the configuration.
+    Ldap,
+    /// The FHIR Annuaire Santé API (not available yet).
+    Fhir,
+    /// The local copy of the public extraction (not available yet).
+    Local,
+}
+
+/// Arguments of `pli annuaire search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Name or free text (family, given or display name, address); accents and case ignored.
+    #[arg(long)]
+    name: Option<String>,
+    /// Profession code (10 médecin, 21 pharmacien, 60 infirmier…).
+    #[arg(long)]
+    profession: Option<String>,
+    /// Specialty code (SM04 cardiologie, SM54 médecine générale…).
+    #[arg(long)]
+    specialty: Option<String>,
+    /// City (prefix).
+    #[arg(long)]
+    city: Option<String>,
+    /// Postal code (prefix).
+    #[arg(long = "postal-code")]
+    postal_code: Option<String>,
+    /// Department code (25, 2A, 971…).
+    #[arg(long)]
+    department: Option<String>,
+    /// Mailbox type: PER, ORG, APP or CAB.
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Organisation (substring).
+    #[arg(long)]
+    organisation: Option<String>,
+    /// Source to query.
+    #[arg(long, value_enum, default_value = "ldap")]
+    source: Source,
+    /// Print JSON: {"truncated": bool, "entries": [...]}.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `pli annuaire` subcommand.
+pub fn run(config: Option<&Path>, cmd: AnnuaireCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AnnuaireCommand::Search(args) => search(config, args),
+    }
+}
+
+fn search(config: Option<&Path>, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let path = config.context("no configuration: pass --config FILE or set PLI_CONFIG")?;
+    let cfg = Config::load(path)?;
+    let kind = match args.kind.as_deref() {
+        None => None,
+        Some(k) => {
+            Some(parse_kind(k).with_context(|| format!("--type {k}: PER, ORG, APP or CAB"))?)
+        }
+    };
+    let query = Query {
+        name: args.name,
+        profession: args.profession,
+        specialty: args.specialty,
+        city: args.city,
+        postal_code: args.postal_code,
+        department: args.department,
+        kind,
+        organisation: args.organisation,
+    };
+    let dir_cfg = match args.source {
+        Source::Ldap => cfg
+            .directory
+            .context("the configuration has no [directory] LDAP source")?,
+        Source::Fhir | Source::Local => {
+            bail!("source {:?} is not available in this version", args.source)
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = rt.block_on(async {
+        let mut dir = Directory::connect(&dir_cfg).await?;
+        dir.search(&query).await
+    })?;
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        writeln!(out, "{}", serde_json::to_string(&outcome)?)
+    } else {
+        print_table(&mut out, &outcome)
+    };
+    match printed {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    if !args.json && outcome.truncated {
+        eprintln!(
+            "Liste incomplète : l'annuaire limite chaque recherche à {} réponses ; affinez votre recherche.",
+            dir_cfg.size_limit
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(out: &mut impl Write, outcome: &SearchOutcome) -> std::io::Result<()> {
+    {
+        for e in &outcome.entries {
+            writeln!(
+                out,
+                "{:<45} {:<4} {:<35} {}",
+                e.mail,
+                e.kind.as_deref().unwrap_or("?"),
+                e.display_name.as_deref().unwrap_or(""),
+                [e.postal_code.as_deref(), e.city.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )?;
+        }
+    }
+    Ok(())
+}
