@@ -1,2 +1,251 @@
-//! The local cache: SQLite (encrypted at rest), migrations, messages, folders, FTS5 search,
-//! operations journal, outbox and audit log. Built by the IMAP sync work (issue 5).
+//! The local cache: SQLite encrypted at rest with SQLCipher, numbered migrations, folders,
+//! messages, bodies, FTS5 search, operations journal, outbox and audit log.
+//!
+//! One database file per profile (`<data_dir>/pli-cache.db`). The 256-bit key is generated on
+//! first run and kept in the OS keyring (`cache-key:<profile>`, see [`crate::secrets`]); it is
+//! handed to SQLCipher as a raw key (`PRAGMA key = "x'…'"`), so no passphrase derivation runs
+//! at open. The database is in WAL mode with **one writer**: a pool of exactly one connection
+//! for writes and a small pool for reads (decision 0012-store-sqlcipher).
+
+mod key;
+mod messages;
+mod migrations;
+mod search;
+
+pub use key::CacheKey;
+pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use search::{SearchFilter, SearchHit};
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// File name of the cache inside the data directory.
+pub const DB_FILE: &str = "pli-cache.db";
+
+/// Errors of the local cache.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The key does not open this database (wrong key, or the keyring entry was replaced).
+    #[error(
+        "le cache local {path} ne s'ouvre pas avec la clé du trousseau (clé erronée ou fichier \
+         corrompu) : supprimez le fichier pour le reconstruire depuis le serveur"
+    )]
+    WrongKey {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The cache exists but its key is missing from the keyring.
+    #[error(
+        "la clé du cache local est absente du trousseau ({account}) : supprimez {path} pour le \
+         reconstruire depuis le serveur"
+    )]
+    KeyMissing {
+        /// Keyring account name.
+        account: String,
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The keyring failed.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    /// The database was written by a newer Pli.
+    #[error("le cache local a été créé par une version plus récente de Pli (schéma {found} > {supported})")]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Latest version this build knows.
+        supported: i64,
+    },
+    /// File system error.
+    #[error("cache local : {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other SQLite error.
+    #[error("cache local (SQLite) : {0}")]
+    Sql(#[from] sqlx::Error),
+    /// An unknown account.
+    #[error("compte inconnu dans le cache local : {0}")]
+    UnknownAccount(String),
+}
+
+/// The opened cache.
+#[derive(Debug, Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache at `path` with `key`, and migrates it.
+    pub async fn open(path: &Path, key: &CacheKey) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .pragma("key", key.pragma_value())
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "on")
+            .pragma("temp_store", "memory");
+        let wrong_key = |e: sqlx::Error| classify(e, path);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(opts.clone())
+            .await
+            .map_err(wrong_key)?;
+        let store_version = migrations::run(&writer).await.map_err(|e| match e {
+            StoreError::Sql(e) => classify(e, path),
+            other => other,
+        })?;
+        tracing::debug!(version = store_version, path = %path.display(), "cache opened");
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.read_only(true))
+            .await
+            .map_err(wrong_key)?;
+        Ok(Self {
+            writer,
+            reader,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens the profile's cache in `data_dir`, with the key from the OS keyring (created,
+    /// together with the key, on first run).
+    pub async fn open_profile(data_dir: &Path, profile: &str) -> Result<Self, StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let key = CacheKey::from_keyring(profile, &path)?;
+        Self::open(&path, &key).await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The single-connection pool used for every write.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The read pool.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Schema version of the open database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        migrations::current_version(&self.reader).await
+    }
+
+    /// Flushes the WAL into the main file (tests, backups).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Adds an account (or updates its kind and name); returns its id.
+    pub async fn add_account(
+        &self,
+        address: &str,
+        kind: &str,
+        display_name: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (address, kind, display_name, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(address) DO UPDATE SET kind = excluded.kind,
+                 display_name = COALESCE(excluded.display_name, accounts.display_name)
+             RETURNING id",
+        )
+        .bind(address)
+        .bind(kind)
+        .bind(display_name)
+        .bind(now())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(id)
+    }
+
+    /// The accounts, as (id, address, kind).
+    pub async fn accounts(&self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT id, address, kind FROM accounts ORDER BY address")
+                .fetch_all(&self.reader)
+                .await?,
+        )
+    }
+
+    /// The id of the account with this address.
+    pub async fn account_id(&self, address: &str) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT id FROM accounts WHERE address = ?1")
+            .bind(address)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or_else(|| StoreError::UnknownAccount(address.to_owned()))
+    }
+
+    /// Appends an audit entry: who did what, on which account, with which server request.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        account: Option<&str>,
+        action: &str,
+        request: &str,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, account, action, request, outcome)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(now())
+        .bind(actor)
+        .bind(account)
+        .bind(action)
+        .bind(request)
+        .bind(outcome)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Unix time in seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// SQLCipher reports a wrong key as "file is not a database" (SQLITE_NOTADB) on first read.
+fn classify(e: sqlx::Error, path: &Path) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.code().as_deref() == Some("26") || db.message().contains("file is not a database") {
+            return StoreError::WrongKey {
+                path: path.to_owned(),
+            };
+        }
+    }
+    StoreError::Sql(e)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,504 @@
+//! Folders and messages: what the sync engine writes, one transaction per batch.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A folder's sync state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderState {
+    /// Row id.
+    pub id: i64,
+    /// Server name.
+    pub name: String,
+    /// UIDVALIDITY of the cached UIDs.
+    pub uidvalidity: Option<u32>,
+    /// UIDNEXT at the end of the last sync.
+    pub uidnext: Option<u32>,
+    /// HIGHESTMODSEQ at the end of the last sync.
+    pub highestmodseq: Option<u64>,
+    /// Every UID at or above this one has been fetched (newest-first walk); `None` before the
+    /// first batch, `Some(1)` once the walk is complete.
+    pub fetched_below: Option<u32>,
+}
+
+/// A message's header data as parsed by the sync engine.
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    /// Server UID.
+    pub uid: u32,
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To.
+    pub in_reply_to: Option<String>,
+    /// References.
+    pub references: Vec<String>,
+    /// From address (lower case) and name.
+    pub from: Option<(String, Option<String>)>,
+    /// To addresses.
+    pub to: Vec<String>,
+    /// Cc addresses.
+    pub cc: Vec<String>,
+    /// Decoded subject.
+    pub subject: Option<String>,
+    /// Date header, Unix seconds.
+    pub sent_at: Option<i64>,
+    /// INTERNALDATE, Unix seconds.
+    pub received_at: Option<i64>,
+    /// Server flags.
+    pub flags: Vec<String>,
+    /// RFC822.SIZE.
+    pub size: Option<u32>,
+    /// MODSEQ (CONDSTORE).
+    pub modseq: Option<u64>,
+    /// X-MSS-INS.
+    pub patient_ins: Option<String>,
+    /// Body data when the full message was fetched.
+    pub body: Option<BodyData>,
+}
+
+/// A message's body data.
+#[derive(Debug, Clone, Default)]
+pub struct BodyData {
+    /// Plain text (or text converted from HTML).
+    pub text: String,
+    /// HTML alternative, untrusted (rendered only in the isolated viewer).
+    pub html: Option<String>,
+    /// The first characters of the text.
+    pub snippet: String,
+    /// Attachments: (part, name, MIME type, size, is a health document).
+    pub attachments: Vec<(u32, Option<String>, String, u64, bool)>,
+}
+
+impl BodyData {
+    /// A PDF, CDA or IHE XDM attachment is present.
+    pub fn has_documents(&self) -> bool {
+        self.attachments.iter().any(|a| a.4)
+    }
+}
+
+/// A message as listed from the cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredMessage {
+    /// Row id.
+    pub id: i64,
+    /// Folder name.
+    pub folder: String,
+    /// Server UID.
+    pub uid: u32,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// From address.
+    pub from: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Flags.
+    pub flags: String,
+}
+
+fn flags_text(flags: &[String]) -> String {
+    let mut f: Vec<&str> = flags
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+        .collect();
+    f.sort_unstable();
+    f.dedup();
+    f.join(" ")
+}
+
+fn has_flag(flags: &[String], name: &str) -> bool {
+    flags.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+impl Store {
+    /// Records a folder from LIST (creating it on first sight); returns its id.
+    pub async fn upsert_folder(
+        &self,
+        account_id: i64,
+        name: &str,
+        delimiter: Option<&str>,
+        special_use: Option<&str>,
+        selectable: bool,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO folders (account_id, name, delimiter, special_use, selectable)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(account_id, name) DO UPDATE SET delimiter = excluded.delimiter,
+                 special_use = excluded.special_use, selectable = excluded.selectable
+             RETURNING id",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(delimiter)
+        .bind(special_use)
+        .bind(selectable)
+        .fetch_one(self.writer())
+        .await?)
+    }
+
+    /// Drops folders of `account_id` that are no longer on the server.
+    pub async fn retain_folders(
+        &self,
+        account_id: i64,
+        names: &[String],
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "DELETE FROM folders WHERE account_id = ?1
+             AND name NOT IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(account_id)
+        .bind(json)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The sync state of a folder.
+    pub async fn folder_state(&self, folder_id: i64) -> Result<FolderState, StoreError> {
+        let r = sqlx::query(
+            "SELECT id, name, uidvalidity, uidnext, highestmodseq, fetched_below
+             FROM folders WHERE id = ?1",
+        )
+        .bind(folder_id)
+        .fetch_one(self.writer())
+        .await?;
+        Ok(FolderState {
+            id: r.get(0),
+            name: r.get(1),
+            uidvalidity: r.get::<Option<i64>, _>(2).map(|v| v as u32),
+            uidnext: r.get::<Option<i64>, _>(3).map(|v| v as u32),
+            highestmodseq: r.get::<Option<i64>, _>(4).map(|v| v as u64),
+            fetched_below: r.get::<Option<i64>, _>(5).map(|v| v as u32),
+        })
+    }
+
+    /// The server changed UIDVALIDITY: the cached UIDs mean nothing any more. Messages are
+    /// dropped and fetched again; the operations journal keeps Message-IDs to remap pending
+    /// changes, so no local change is lost.
+    pub async fn reset_folder(&self, folder_id: i64, uidvalidity: u32) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM messages WHERE folder_id = ?1")
+            .bind(folder_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE folders SET uidvalidity = ?2, uidnext = NULL, highestmodseq = NULL,
+                 fetched_below = NULL, last_full_scan = NULL WHERE id = ?1",
+        )
+        .bind(folder_id)
+        .bind(uidvalidity)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores one batch of new messages and advances the newest-first walk, in one transaction:
+    /// an interrupted sync resumes after the last committed batch.
+    pub async fn insert_batch(
+        &self,
+        folder_id: i64,
+        batch: &[NewMessage],
+        fetched_below: Option<u32>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        for m in batch {
+            let thread_key = m
+                .references
+                .first()
+                .or(m.in_reply_to.as_ref())
+                .or(m.message_id.as_ref())
+                .cloned();
+            let snippet = m.body.as_ref().map(|b| b.snippet.clone());
+            let has_docs = m.body.as_ref().is_some_and(BodyData::has_documents);
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (folder_id, uid, message_id, in_reply_to, refs, thread_key,
+                     from_addr, from_name, to_addrs, cc_addrs, subject, sent_at, received_at,
+                     flags, seen, flagged, size, modseq, snippet, has_documents, patient_ins,
+                     body_state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19, ?20, ?21, ?22)
+                 ON CONFLICT(folder_id, uid) DO UPDATE SET flags = excluded.flags,
+                     seen = excluded.seen, flagged = excluded.flagged, modseq = excluded.modseq
+                 RETURNING id",
+            )
+            .bind(folder_id)
+            .bind(m.uid)
+            .bind(&m.message_id)
+            .bind(&m.in_reply_to)
+            .bind(m.references.join(" "))
+            .bind(thread_key)
+            .bind(m.from.as_ref().map(|f| &f.0))
+            .bind(m.from.as_ref().and_then(|f| f.1.as_ref()))
+            .bind(m.to.join(", "))
+            .bind(m.cc.join(", "))
+            .bind(&m.subject)
+            .bind(m.sent_at)
+            .bind(m.received_at)
+            .bind(flags_text(&m.flags))
+            .bind(has_flag(&m.flags, "\\Seen"))
+            .bind(has_flag(&m.flags, "\\Flagged"))
+            .bind(m.size)
+            .bind(m.modseq.map(|v| v as i64))
+            .bind(snippet)
+            .bind(has_docs)
+            .bind(&m.patient_ins)
+            .bind(m.body.is_some())
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut addresses: Vec<String> = Vec::new();
+            if let Some((a, n)) = &m.from {
+                addresses.push(a.clone());
+                addresses.extend(n.clone());
+            }
+            addresses.extend(m.to.iter().cloned());
+            addresses.extend(m.cc.iter().cloned());
+            sqlx::query(
+                "INSERT OR REPLACE INTO search_text (rowid, subject, addresses, body, attachments)
+                 VALUES (?1, ?2, ?3, NULL, '')",
+            )
+            .bind(id)
+            .bind(&m.subject)
+            .bind(addresses.join(" "))
+            .execute(&mut *tx)
+            .await?;
+            if let Some(b) = &m.body {
+                write_body(&mut tx, id, b).await?;
+            }
+        }
+        if let Some(below) = fetched_below {
+            sqlx::query("UPDATE folders SET fetched_below = ?2 WHERE id = ?1")
+                .bind(folder_id)
+                .bind(below)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores fetched bodies (uid, body) of a folder, in one transaction.
+    pub async fn store_bodies(
+        &self,
+        folder_id: i64,
+        bodies: &[(u32, BodyData)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        for (uid, b) in bodies {
+            let id: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM messages WHERE folder_id = ?1 AND uid = ?2")
+                    .bind(folder_id)
+                    .bind(uid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(id) = id {
+                write_body(&mut tx, id, b).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// UIDs of a folder whose body is not stored yet, newest first.
+    pub async fn uids_without_body(
+        &self,
+        folder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<u32>, StoreError> {
+        let v: Vec<i64> = sqlx::query_scalar(
+            "SELECT uid FROM messages WHERE folder_id = ?1 AND body_state = 0
+             ORDER BY uid DESC LIMIT ?2",
+        )
+        .bind(folder_id)
+        .bind(limit)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(v.into_iter().map(|u| u as u32).collect())
+    }
+
+    /// Applies server flags (uid, flags, modseq), in one transaction.
+    pub async fn update_flags(
+        &self,
+        folder_id: i64,
+        changes: &[(u32, Vec<String>, Option<u64>)],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let mut n = 0;
+        for (uid, flags, modseq) in changes {
+            n += sqlx::query(
+                "UPDATE messages SET flags = ?3, seen = ?4, flagged = ?5,
+                     modseq = COALESCE(?6, modseq)
+                 WHERE folder_id = ?1 AND uid = ?2 AND flags != ?3",
+            )
+            .bind(folder_id)
+            .bind(uid)
+            .bind(flags_text(flags))
+            .bind(has_flag(flags, "\\Seen"))
+            .bind(has_flag(flags, "\\Flagged"))
+            .bind(modseq.map(|v| v as i64))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Removes expunged UIDs.
+    pub async fn remove_uids(&self, folder_id: i64, uids: &[u32]) -> Result<u64, StoreError> {
+        let json = serde_json::to_string(uids).unwrap_or_else(|_| "[]".into());
+        Ok(sqlx::query(
+            "DELETE FROM messages WHERE folder_id = ?1
+             AND uid IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(folder_id)
+        .bind(json)
+        .execute(self.writer())
+        .await?
+        .rows_affected())
+    }
+
+    /// Every cached UID of a folder, ascending.
+    pub async fn local_uids(&self, folder_id: i64) -> Result<Vec<u32>, StoreError> {
+        let v: Vec<i64> =
+            sqlx::query_scalar("SELECT uid FROM messages WHERE folder_id = ?1 ORDER BY uid")
+                .bind(folder_id)
+                .fetch_all(self.writer())
+                .await?;
+        Ok(v.into_iter().map(|u| u as u32).collect())
+    }
+
+    /// Records where a folder's sync ended.
+    pub async fn set_folder_sync(
+        &self,
+        folder_id: i64,
+        uidnext: Option<u32>,
+        highestmodseq: Option<u64>,
+        exists: u32,
+        full_scan: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE folders SET uidnext = ?2, highestmodseq = ?3, exists_count = ?4,
+                 last_full_scan = CASE WHEN ?5 THEN ?6 ELSE last_full_scan END
+             WHERE id = ?1",
+        )
+        .bind(folder_id)
+        .bind(uidnext)
+        .bind(highestmodseq.map(|v| v as i64))
+        .bind(exists)
+        .bind(full_scan)
+        .bind(super::now())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The folders of an account as (id, name), INBOX first.
+    pub async fn folders(&self, account_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, name FROM folders WHERE account_id = ?1 AND selectable
+             ORDER BY name != 'INBOX', name",
+        )
+        .bind(account_id)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// Messages of a folder, newest first.
+    pub async fn list_messages(
+        &self,
+        folder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.id, f.name, m.uid, m.message_id, m.from_addr, m.subject, m.flags
+             FROM messages m JOIN folders f ON f.id = m.folder_id
+             WHERE m.folder_id = ?1 ORDER BY m.received_at DESC, m.uid DESC LIMIT ?2",
+        )
+        .bind(folder_id)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredMessage {
+                id: r.get(0),
+                folder: r.get(1),
+                uid: r.get::<i64, _>(2) as u32,
+                message_id: r.get(3),
+                from: r.get(4),
+                subject: r.get(5),
+                flags: r.get(6),
+            })
+            .collect())
+    }
+
+    /// (uid, Message-ID) of every cached message of a folder, ascending by UID.
+    pub async fn uid_message_ids(
+        &self,
+        folder_id: i64,
+    ) -> Result<Vec<(u32, Option<String>)>, StoreError> {
+        let v: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT uid, message_id FROM messages WHERE folder_id = ?1 ORDER BY uid",
+        )
+        .bind(folder_id)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(v.into_iter().map(|(u, m)| (u as u32, m)).collect())
+    }
+}
+
+async fn write_body(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: i64,
+    b: &BodyData,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO bodies (message_pk, text_body, html_body) VALUES (?1, ?2, ?3)",
+    )
+    .bind(id)
+    .bind(&b.text)
+    .bind(&b.html)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM attachments WHERE message_pk = ?1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for (part, name, mime, size, doc) in &b.attachments {
+        sqlx::query(
+            "INSERT INTO attachments (message_pk, part, name, mime_type, size, is_document)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(id)
+        .bind(part)
+        .bind(name)
+        .bind(mime)
+        .bind(*size as i64)
+        .bind(doc)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let names: Vec<&str> = b
+        .attachments
+        .iter()
+        .filter_map(|a| a.1.as_deref())
+        .collect();
+    sqlx::query("UPDATE search_text SET body = ?2, attachments = ?3 WHERE rowid = ?1")
+        .bind(id)
+        .bind(&b.text)
+        .bind(names.join(" "))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE messages SET body_state = 1, snippet = ?2, has_documents = ?3 WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(&b.snippet)
+    .bind(b.has_documents())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
