@@ -4,6 +4,9 @@
 //! host name verified by rustls against the configured anchors, then `AUTHENTICATE XOAUTH2`.
 //! No authentication is ever attempted before TLS, and no other mechanism is tried.
 
+pub mod parse;
+pub mod sync;
+
 use std::sync::Arc;
 
 use async_imap::Client;

@@ -1,0 +1,460 @@
+//! The sync engine: server → local cache for one account (decision 0012-sync-strategy).
+//!
+//! Per folder (from `LIST`, special-use attributes kept):
+//! 1. `SELECT` (with `(CONDSTORE)` when advertised). A new UIDVALIDITY drops the folder's
+//!    cached UIDs (the operations journal keeps Message-IDs, so pending local changes survive).
+//! 2. With CONDSTORE, nothing changed (same UIDNEXT, HIGHESTMODSEQ and count) ends the folder
+//!    after that one round trip.
+//! 3. `UID SEARCH ALL` gives the server's UID set: UIDs missing locally are fetched newest
+//!    first in batches (`UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]`), each batch
+//!    committed in one transaction, so a sync cut at any point resumes where it stopped; local
+//!    UIDs the server no longer has are expunged.
+//! 4. Flags: `UID FETCH … (FLAGS) (CHANGEDSINCE m)` with CONDSTORE; otherwise a full flag
+//!    scan over the cached UIDs, in bounded chunks.
+//! 5. Bodies of messages without one, newest first (`BODY.PEEK[]`, parsed by mail-parser).
+
+use std::collections::BTreeSet;
+
+use futures::TryStreamExt;
+
+use super::{parse, ImapError, ImapSession};
+use crate::store::{BodyData, NewMessage, Store, StoreError};
+
+/// Sync errors.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The server or the connection failed.
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    /// The cache failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<async_imap::error::Error> for SyncError {
+    fn from(e: async_imap::error::Error) -> Self {
+        SyncError::Imap(ImapError::Protocol(e))
+    }
+}
+
+/// Tuning of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Headers per batch after the first.
+    pub batch: usize,
+    /// Headers in the first batch (first screenful quickly).
+    pub first_batch: usize,
+    /// Bodies per batch.
+    pub body_batch: usize,
+    /// Fetch bodies at all (headers-only sync when false).
+    pub bodies: bool,
+    /// UIDs per chunk of the full flag scan without CONDSTORE.
+    pub flag_scan_chunk: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            batch: 500,
+            first_batch: 50,
+            body_batch: 25,
+            bodies: true,
+            flag_scan_chunk: 2000,
+        }
+    }
+}
+
+/// Progress of a sync, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SyncEvent {
+    /// New headers stored in a folder: `done` of `total`.
+    Headers {
+        /// Account address.
+        account: String,
+        /// Folder name.
+        folder: String,
+        /// Messages stored so far in this folder.
+        done: usize,
+        /// Messages to fetch in this folder.
+        total: usize,
+    },
+    /// Bodies stored in a folder.
+    Bodies {
+        /// Account address.
+        account: String,
+        /// Folder name.
+        folder: String,
+        /// Bodies stored so far.
+        done: usize,
+        /// Bodies to fetch.
+        total: usize,
+    },
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// Folders synchronised.
+    pub folders: usize,
+    /// New messages stored.
+    pub new: usize,
+    /// Messages whose flags changed.
+    pub flag_changes: u64,
+    /// Messages removed (expunged on the server).
+    pub expunged: u64,
+    /// Bodies stored.
+    pub bodies: usize,
+    /// Folders whose UIDVALIDITY changed (their cache was rebuilt).
+    pub uidvalidity_resets: Vec<String>,
+    /// CONDSTORE was used.
+    pub condstore: bool,
+}
+
+/// Compresses ascending UIDs into an IMAP sequence set (`1:5,8,10:12`).
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+fn special_use(attrs: &[async_imap::types::NameAttribute<'_>]) -> Option<&'static str> {
+    use async_imap::types::NameAttribute as A;
+    attrs.iter().find_map(|a| match a {
+        A::All => Some("\\All"),
+        A::Archive => Some("\\Archive"),
+        A::Drafts => Some("\\Drafts"),
+        A::Flagged => Some("\\Flagged"),
+        A::Junk => Some("\\Junk"),
+        A::Sent => Some("\\Sent"),
+        A::Trash => Some("\\Trash"),
+        _ => None,
+    })
+}
+
+fn flag_strings(f: &async_imap::types::Fetch) -> Vec<String> {
+    use async_imap::types::Flag;
+    f.flags()
+        .filter_map(|fl| match fl {
+            Flag::Seen => Some("\\Seen".to_owned()),
+            Flag::Answered => Some("\\Answered".to_owned()),
+            Flag::Flagged => Some("\\Flagged".to_owned()),
+            Flag::Deleted => Some("\\Deleted".to_owned()),
+            Flag::Draft => Some("\\Draft".to_owned()),
+            Flag::Recent => None,
+            Flag::MayCreate => None,
+            Flag::Custom(c) => Some(c.into_owned()),
+        })
+        .collect()
+}
+
+/// One account's sync over an authenticated session.
+#[derive(Debug)]
+pub struct AccountSync<'a> {
+    store: &'a Store,
+    account_id: i64,
+    address: String,
+    options: SyncOptions,
+}
+
+impl<'a> AccountSync<'a> {
+    /// Prepares the sync of `address` (added to the cache if new).
+    pub async fn new(
+        store: &'a Store,
+        address: &str,
+        kind: &str,
+        options: SyncOptions,
+    ) -> Result<Self, SyncError> {
+        let account_id = store.add_account(address, kind, None).await?;
+        Ok(Self {
+            store,
+            account_id,
+            address: address.to_owned(),
+            options,
+        })
+    }
+
+    /// Lists the folders and syncs every selectable one, INBOX first.
+    pub async fn run(
+        &self,
+        session: &mut ImapSession,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<SyncReport, SyncError> {
+        let caps = session.capabilities().await?;
+        let condstore = caps.has_str("CONDSTORE");
+        let mut report = SyncReport {
+            condstore,
+            ..Default::default()
+        };
+        let names: Vec<_> = session
+            .list(Some(""), Some("*"))
+            .await?
+            .try_collect()
+            .await?;
+        let mut seen = Vec::new();
+        for n in &names {
+            let selectable = !n
+                .attributes()
+                .iter()
+                .any(|a| matches!(a, async_imap::types::NameAttribute::NoSelect));
+            self.store
+                .upsert_folder(
+                    self.account_id,
+                    n.name(),
+                    n.delimiter(),
+                    special_use(n.attributes()),
+                    selectable,
+                )
+                .await?;
+            seen.push(n.name().to_owned());
+        }
+        self.store.retain_folders(self.account_id, &seen).await?;
+        for (folder_id, name) in self.store.folders(self.account_id).await? {
+            self.sync_folder(session, folder_id, &name, condstore, &mut report, progress)
+                .await?;
+            report.folders += 1;
+        }
+        self.store
+            .audit(
+                "pli",
+                Some(&self.address),
+                "sync",
+                &format!("SELECT/UID FETCH on {} folders", report.folders),
+                &format!(
+                    "ok: {} new, {} flag changes, {} expunged",
+                    report.new, report.flag_changes, report.expunged
+                ),
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// Syncs one folder (see the module documentation for the steps).
+    pub async fn sync_folder(
+        &self,
+        session: &mut ImapSession,
+        folder_id: i64,
+        name: &str,
+        condstore: bool,
+        report: &mut SyncReport,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<(), SyncError> {
+        let mbox = if condstore {
+            session.select_condstore(name).await?
+        } else {
+            session.select(name).await?
+        };
+        drain_unsolicited(session);
+        let mut state = self.store.folder_state(folder_id).await?;
+        let validity = mbox.uid_validity.unwrap_or(0);
+        if state.uidvalidity != Some(validity) {
+            if state.uidvalidity.is_some() {
+                tracing::warn!(folder = name, old = ?state.uidvalidity, new = validity, "UIDVALIDITY changed");
+                report.uidvalidity_resets.push(name.to_owned());
+            }
+            self.store.reset_folder(folder_id, validity).await?;
+            state = self.store.folder_state(folder_id).await?;
+        }
+        let modseq = if condstore { mbox.highest_modseq } else { None };
+        let local_count = self.store.local_uids(folder_id).await?.len() as u32;
+        if condstore
+            && state.highestmodseq.is_some()
+            && state.highestmodseq == modseq
+            && state.uidnext == mbox.uid_next
+            && local_count == mbox.exists
+            && (!self.options.bodies
+                || self.store.uids_without_body(folder_id, 1).await?.is_empty())
+        {
+            return Ok(());
+        }
+
+        // New and expunged messages, from the server's UID set.
+        let server: BTreeSet<u32> = if mbox.exists == 0 {
+            BTreeSet::new()
+        } else {
+            session.uid_search("ALL").await?.into_iter().collect()
+        };
+        let local: BTreeSet<u32> = self
+            .store
+            .local_uids(folder_id)
+            .await?
+            .into_iter()
+            .collect();
+        let gone: Vec<u32> = local.difference(&server).copied().collect();
+        if !gone.is_empty() {
+            report.expunged += self.store.remove_uids(folder_id, &gone).await?;
+        }
+        let mut missing: Vec<u32> = server.difference(&local).copied().collect();
+        missing.reverse(); // newest first
+        let total = missing.len();
+        let mut done = 0;
+        let mut size = self.options.first_batch.max(1);
+        while done < total {
+            let chunk_end = (done + size).min(total);
+            let mut chunk: Vec<u32> = missing[done..chunk_end].to_vec();
+            chunk.sort_unstable();
+            let batch = self.fetch_headers(session, &chunk, condstore).await?;
+            let lowest = chunk.first().copied();
+            report.new += batch.len();
+            self.store.insert_batch(folder_id, &batch, lowest).await?;
+            done = chunk_end;
+            size = self.options.batch.max(1);
+            progress(SyncEvent::Headers {
+                account: self.address.clone(),
+                folder: name.to_owned(),
+                done,
+                total,
+            });
+        }
+
+        // Flags.
+        let known: Vec<u32> = local.intersection(&server).copied().collect();
+        let full_scan = match (modseq, state.highestmodseq) {
+            (Some(_), Some(since)) => {
+                if !known.is_empty() {
+                    let cmd_items = format!("(UID FLAGS) (CHANGEDSINCE {since})");
+                    let changes = self.fetch_flags(session, "1:*", &cmd_items).await?;
+                    let changes: Vec<_> = changes
+                        .into_iter()
+                        .filter(|c| local.contains(&c.0))
+                        .collect();
+                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
+                }
+                false
+            }
+            _ => {
+                for chunk in known.chunks(self.options.flag_scan_chunk.max(1)) {
+                    let changes = self
+                        .fetch_flags(session, &uid_set(chunk), "(UID FLAGS)")
+                        .await?;
+                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
+                }
+                true
+            }
+        };
+
+        // Bodies, newest first.
+        if self.options.bodies {
+            let todo = self.store.uids_without_body(folder_id, i64::MAX).await?;
+            let total = todo.len();
+            for (i, chunk) in todo.chunks(self.options.body_batch.max(1)).enumerate() {
+                let mut uids = chunk.to_vec();
+                uids.sort_unstable();
+                let bodies = self.fetch_bodies(session, &uids).await?;
+                report.bodies += bodies.len();
+                self.store.store_bodies(folder_id, &bodies).await?;
+                progress(SyncEvent::Bodies {
+                    account: self.address.clone(),
+                    folder: name.to_owned(),
+                    done: (i * self.options.body_batch + chunk.len()).min(total),
+                    total,
+                });
+            }
+        }
+        self.store
+            .set_folder_sync(folder_id, mbox.uid_next, modseq, mbox.exists, full_scan)
+            .await?;
+        Ok(())
+    }
+
+    async fn fetch_headers(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+        condstore: bool,
+    ) -> Result<Vec<NewMessage>, SyncError> {
+        let items = if condstore {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE MODSEQ BODY.PEEK[HEADER])"
+        } else {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])"
+        };
+        let wanted: BTreeSet<u32> = uids.iter().copied().collect();
+        let fetched: Vec<_> = session
+            .uid_fetch(uid_set(uids), items)
+            .await?
+            .try_collect()
+            .await?;
+        let mut out = Vec::with_capacity(fetched.len());
+        for f in &fetched {
+            // Unsolicited FETCH responses (flag updates of other messages) are skipped.
+            let Some(uid) = f.uid.filter(|u| wanted.contains(u)) else {
+                continue;
+            };
+            let Some(header) = f.header() else { continue };
+            let mut m = parse::headers(uid, header);
+            m.flags = flag_strings(f);
+            m.size = f.size;
+            m.modseq = f.modseq;
+            m.received_at = f.internal_date().map(|d| d.timestamp()).or(m.sent_at);
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    async fn fetch_flags(
+        &self,
+        session: &mut ImapSession,
+        set: &str,
+        items: &str,
+    ) -> Result<Vec<(u32, Vec<String>, Option<u64>)>, SyncError> {
+        let fetched: Vec<_> = session.uid_fetch(set, items).await?.try_collect().await?;
+        Ok(fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, flag_strings(f), f.modseq)))
+            .collect())
+    }
+
+    async fn fetch_bodies(
+        &self,
+        session: &mut ImapSession,
+        uids: &[u32],
+    ) -> Result<Vec<(u32, BodyData)>, SyncError> {
+        let wanted: BTreeSet<u32> = uids.iter().copied().collect();
+        let fetched: Vec<_> = session
+            .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
+            .await?
+            .try_collect()
+            .await?;
+        Ok(fetched
+            .iter()
+            .filter_map(|f| {
+                let uid = f.uid.filter(|u| wanted.contains(u))?;
+                Some((uid, parse::body(f.body()?)))
+            })
+            .collect())
+    }
+}
+
+/// Empties the session's unsolicited-response queue (bounded; we re-read state explicitly).
+fn drain_unsolicited(session: &mut ImapSession) {
+    while session.unsolicited_responses.try_recv().is_ok() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_are_compressed() {
+        assert_eq!(uid_set(&[]), "");
+        assert_eq!(uid_set(&[4]), "4");
+        assert_eq!(uid_set(&[1, 2, 3, 5, 7, 8]), "1:3,5,7:8");
+    }
+}
