@@ -4,7 +4,9 @@
 //! host name verified by rustls against the configured anchors, then `AUTHENTICATE XOAUTH2`.
 //! No authentication is ever attempted before TLS, and no other mechanism is tried.
 
+pub mod journal;
 pub mod parse;
+pub mod runner;
 pub mod sync;
 
 use std::sync::Arc;

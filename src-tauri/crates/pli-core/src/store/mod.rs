@@ -7,11 +7,15 @@
 //! at open. The database is in WAL mode with **one writer**: a pool of exactly one connection
 //! for writes and a small pool for reads (decision 0012-store-sqlcipher).
 
+mod audit;
+mod journal;
 mod key;
 mod messages;
 mod migrations;
 mod search;
 
+pub use audit::AuditEntry;
+pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};

@@ -1,0 +1,179 @@
+//! Running syncs: several accounts in parallel, and a watch loop per account (sync, then
+//! IDLE on INBOX re-armed every 9 minutes, reconnect with exponential back-off).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::extensions::idle::IdleResponse;
+
+use super::sync::{AccountSync, SyncError, SyncEvent, SyncOptions, SyncReport};
+use super::{connect, journal, ImapSession};
+use crate::auth::Credentials;
+use crate::config::ServerConfig;
+use crate::store::Store;
+
+/// Re-IDLE before this (RFC 2177 servers may drop an IDLE after 30 minutes; NATs sooner).
+pub const IDLE_REARM: Duration = Duration::from_secs(9 * 60);
+/// First reconnect delay.
+pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
+/// Longest reconnect delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(80);
+
+/// Where and how to reach the server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// IMAP server.
+    pub server: ServerConfig,
+    /// TLS configuration (operator trust anchors only).
+    pub tls: Arc<rustls::ClientConfig>,
+    /// Token provider.
+    pub credentials: Arc<dyn Credentials>,
+}
+
+/// A progress callback shared by parallel syncs.
+pub type Progress = Arc<dyn Fn(SyncEvent) + Send + Sync>;
+
+/// Called after every sync of a watch loop, with the account and the result.
+pub type OnSync = Arc<dyn Fn(&str, &Result<SyncReport, SyncError>) + Send + Sync>;
+
+/// One account kept in sync by [`watch`].
+#[derive(Clone)]
+pub struct Watch {
+    /// Server, TLS and credentials.
+    pub endpoint: Endpoint,
+    /// The cache.
+    pub store: Store,
+    /// Mailbox address.
+    pub address: String,
+    /// Mailbox kind (PER, ORG…).
+    pub kind: String,
+    /// Sync tuning.
+    pub options: SyncOptions,
+    /// Progress events.
+    pub progress: Progress,
+    /// Result of each sync.
+    pub on_sync: OnSync,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("address", &self.address)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Replays the account's offline journal, then syncs it, over one new connection.
+pub async fn sync_account_once(
+    endpoint: &Endpoint,
+    store: &Store,
+    address: &str,
+    kind: &str,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncReport, SyncError> {
+    let mut session = connect(
+        &endpoint.server,
+        endpoint.tls.clone(),
+        endpoint.credentials.as_ref(),
+        address,
+    )
+    .await?;
+    let report = run_on(&mut session, store, address, kind, options, progress).await;
+    session.logout().await.ok();
+    report
+}
+
+async fn run_on(
+    session: &mut ImapSession,
+    store: &Store,
+    address: &str,
+    kind: &str,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncReport, SyncError> {
+    let sync = AccountSync::new(store, address, kind, options.clone()).await?;
+    journal::replay(session, store, address).await?;
+    sync.run(session, progress.as_ref()).await
+}
+
+/// Syncs every account once, in parallel (one connection each).
+pub async fn sync_all_once(
+    endpoint: &Endpoint,
+    store: &Store,
+    accounts: &[(String, String)],
+    options: &SyncOptions,
+    progress: Progress,
+) -> Vec<(String, Result<SyncReport, SyncError>)> {
+    let runs = accounts.iter().map(|(address, kind)| {
+        let progress = progress.clone();
+        async move {
+            let r = sync_account_once(endpoint, store, address, kind, options, &progress).await;
+            (address.clone(), r)
+        }
+    });
+    futures::future::join_all(runs).await
+}
+
+/// Keeps one account in sync until `stop` resolves: sync, IDLE on INBOX until the server
+/// reports a change or [`IDLE_REARM`] passes, sync again. Connection failures are retried
+/// with back-off from [`BACKOFF_MIN`] to [`BACKOFF_MAX`]; `on_sync` sees every result.
+pub async fn watch(w: Watch, stop: impl std::future::Future<Output = ()>) {
+    let work = async {
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match watch_session(&w).await {
+                Ok(()) => backoff = BACKOFF_MIN,
+                Err(e) => {
+                    tracing::warn!(account = %w.address, error = %e, "sync connection lost; retrying in {backoff:?}");
+                    (w.on_sync)(&w.address, &Err(e));
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = stop => {}
+        _ = work => {}
+    }
+}
+
+async fn watch_session(w: &Watch) -> Result<(), SyncError> {
+    let (endpoint, store, address, kind, options, progress, on_sync) = (
+        &w.endpoint,
+        &w.store,
+        w.address.as_str(),
+        w.kind.as_str(),
+        &w.options,
+        &w.progress,
+        &w.on_sync,
+    );
+    let mut session = connect(
+        &endpoint.server,
+        endpoint.tls.clone(),
+        endpoint.credentials.as_ref(),
+        address,
+    )
+    .await?;
+    loop {
+        let r = run_on(&mut session, store, address, kind, options, progress).await;
+        let failed = r.is_err();
+        on_sync(address, &r);
+        if failed {
+            return r.map(|_| ());
+        }
+        session.select("INBOX").await?;
+        let mut idle = session.idle();
+        idle.init().await?;
+        let (wait, _interrupt) = idle.wait_with_timeout(IDLE_REARM);
+        let why = wait.await?;
+        session = idle.done().await?;
+        match why {
+            IdleResponse::NewData(_) => tracing::debug!(account = address, "IDLE: server change"),
+            IdleResponse::Timeout => tracing::debug!(account = address, "IDLE re-armed"),
+            IdleResponse::ManualInterrupt => {}
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Helpers for the sync tests: the Dovecot master user as the oracle, a client with a real
+//! PSC token, temporary encrypted caches, and test messages (ISO-8859-1 bodies).
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::TryStreamExt;
+use pli_core::auth::{AccessToken, StaticToken};
+use pli_core::config::Config;
+use pli_core::imap::sync::{AccountSync, SyncOptions, SyncReport};
+use pli_core::imap::{self, ImapSession};
+use pli_core::store::{CacheKey, Store, DB_FILE};
+
+use crate::{person, psc, tls};
+
+/// A Dovecot master-user session.
+pub type Master = async_imap::Session<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+/// The master user on `mailbox` (implicit TLS).
+pub async fn master_session(cfg: &Config, mailbox: &str) -> Master {
+    let sb = cfg.sandbox.as_ref().unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", 10993))
+        .await
+        .unwrap();
+    let name = pli_core::tls::server_name(&cfg.operator.imap.host).unwrap();
+    let stream = tokio_rustls::TlsConnector::from(tls(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let mut client = async_imap::Client::new(stream);
+    client.read_response().await.unwrap();
+    let login = format!("{mailbox}*{}", sb.master_user.as_deref().unwrap());
+    client
+        .login(login, sb.master_password.as_deref().unwrap())
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap()
+}
+
+/// The server's (UID → Message-ID) map of a folder, read by the master user.
+pub async fn server_map(m: &mut Master, folder: &str) -> BTreeMap<u32, Option<String>> {
+    let mbox = m.examine(folder).await.unwrap();
+    let mut out = BTreeMap::new();
+    if mbox.exists == 0 {
+        return out;
+    }
+    let fetched: Vec<_> = m
+        .uid_fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    for f in fetched {
+        let h = String::from_utf8_lossy(f.header().unwrap_or_default()).to_string();
+        let id = h
+            .split_once(':')
+            .map(|(_, v)| {
+                v.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+            .filter(|v| !v.is_empty());
+        out.insert(f.uid.unwrap(), id);
+    }
+    out
+}
+
+/// The cache's (UID → Message-ID) map of a folder.
+pub async fn local_map(
+    store: &Store,
+    account: &str,
+    folder: &str,
+) -> BTreeMap<u32, Option<String>> {
+    let acc = store.account_id(account).await.unwrap();
+    let (fid, _) = store
+        .folders(acc)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, n)| n == folder)
+        .unwrap_or_else(|| panic!("folder {folder} not in the cache"));
+    store
+        .uid_message_ids(fid)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// A mailbox opened with a real PSC token.
+#[derive(Debug)]
+pub struct Client {
+    /// Configuration (possibly pointed at 127.0.0.2).
+    pub cfg: Config,
+    /// The token.
+    pub creds: StaticToken,
+    /// The mailbox.
+    pub mailbox: String,
+}
+impl Client {
+    /// Logs `role` in at the PSC and picks its mailbox number `which`.
+    pub async fn new(mut cfg: Config, role: &str, which: usize, addr: Option<&str>) -> Self {
+        let p = person(&cfg, role);
+        let t = psc::code_pkce(&cfg, &p.national_id).await.unwrap();
+        if let Some(a) = addr {
+            cfg.operator.imap.connect_addr = Some(a.to_owned());
+        }
+        Self {
+            creds: StaticToken(AccessToken::new(t.access_token)),
+            mailbox: p.mailboxes[which].clone(),
+            cfg,
+        }
+    }
+
+    /// An authenticated session.
+    pub async fn session(&self) -> ImapSession {
+        imap::connect(
+            &self.cfg.operator.imap,
+            tls(&self.cfg),
+            &self.creds,
+            &self.mailbox,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Replays the offline journal, then syncs everything into `store` (one connection).
+    pub async fn sync(&self, store: &Store) -> SyncReport {
+        let mut s = self.session().await;
+        pli_core::imap::journal::replay(&mut s, store, &self.mailbox)
+            .await
+            .unwrap();
+        let sync = AccountSync::new(store, &self.mailbox, "ORG", SyncOptions::default())
+            .await
+            .unwrap();
+        let r = sync.run(&mut s, &|_| {}).await.unwrap();
+        s.logout().await.ok();
+        r
+    }
+}
+
+/// A fresh encrypted cache in a temporary directory.
+pub async fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join(DB_FILE), &CacheKey::generate())
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// A unique number for names.
+pub fn stamp() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Test message `n` of run `tag`, with an ISO-8859-1 body.
+pub fn mail(n: u32, tag: &str) -> Vec<u8> {
+    format!(
+        "From: =?ISO-8859-1?Q?Dr_B=E9atrice_Roux?= <b.roux@pli-sandbox.mssante.fr>\r\n\
+         To: urgences@pli-sandbox.mssante.fr\r\nSubject: Synchro {tag} message {n}\r\n\
+         Message-ID: <sync-{tag}-{n}@pli.test>\r\nDate: Mon, 2 Nov 2026 10:0{n}:00 +0100\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    .into_bytes()
+    .into_iter()
+    .chain(b"D\xe9tail n\xb0 ".iter().copied())
+    .chain(format!("{n} pour {tag}\r\n").into_bytes())
+    .collect()
+}
