@@ -8,9 +8,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod account;
 mod annuaire;
+mod audit;
 mod cda;
 mod config_cmd;
+mod search;
+mod sync;
 
 /// Pli — messagerie sécurisée de santé (MSSanté) / secure health mail client.
 #[derive(Debug, Parser)]
@@ -26,6 +30,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Mailboxes of the local cache.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// The MSSanté directory (annuaire).
     #[command(subcommand)]
     Annuaire(annuaire::AnnuaireCommand),
@@ -34,6 +41,12 @@ enum Command {
     Cda(cda::CdaCommand),
     /// Show the effective configuration (secrets redacted) after validation.
     Config(config_cmd::ConfigArgs),
+    /// Sync the mailboxes into the local encrypted cache.
+    Sync(sync::SyncArgs),
+    /// Search the local cache (full text and filters), newest first.
+    Search(search::SearchArgs),
+    /// The local audit log.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,9 +56,13 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Account(cmd) => account::run(cli.config.as_deref(), cmd),
         Command::Annuaire(cmd) => annuaire::run(cli.config.as_deref(), cmd),
         Command::Cda(cmd) => cda::run(cmd),
         Command::Config(args) => config_cmd::run(cli.config.as_deref(), args),
+        Command::Sync(args) => sync::run(cli.config.as_deref(), args),
+        Command::Search(args) => search::run(cli.config.as_deref(), args),
+        Command::Audit(args) => audit::run(cli.config.as_deref(), args),
     };
     match result {
         Ok(code) => code,

@@ -14,7 +14,7 @@ mod messages;
 mod migrations;
 mod search;
 
-pub use audit::AuditEntry;
+pub use audit::{format_time, parse_date, AuditEntry};
 pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
@@ -31,6 +31,29 @@ use sqlx::sqlite::{
 
 /// File name of the cache inside the data directory.
 pub const DB_FILE: &str = "pli-cache.db";
+
+/// The data directory: `data_dir` from the configuration, else the OS data directory
+/// (`$XDG_DATA_HOME/pli`, `~/.local/share/pli`, `%APPDATA%\\pli`).
+pub fn data_dir(cfg: &crate::config::Config) -> PathBuf {
+    if let Some(d) = &cfg.data_dir {
+        return d.clone();
+    }
+    let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    env("XDG_DATA_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".local/share")))
+        .or_else(|| env("APPDATA"))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("pli")
+}
+
+/// The cache profile: `PLI_PROFILE` if set, else the environment's name (`sandbox`, `bas`,
+/// `production`). It names the keyring entry of the cache key (`cache-key:<profile>`).
+pub fn profile(cfg: &crate::config::Config) -> String {
+    std::env::var("PLI_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| format!("{:?}", cfg.environment).to_lowercase())
+}
 
 /// Errors of the local cache.
 #[derive(Debug, thiserror::Error)]

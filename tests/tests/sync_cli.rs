@@ -1,0 +1,131 @@
+//! The `pli` command end to end: `account add`, `sync --once`, `search --json`, `audit
+//! --json` on the sandbox, with the cache key in the real OS keyring (Secret Service, run by
+//! `scripts/test`); the cache file holds no plaintext, and a wrong key fails clearly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pli_e2e::sync_support::stamp;
+use pli_e2e::{person, psc, sandbox_config};
+
+fn pli_binary() -> PathBuf {
+    // target/<profile>/deps/<test> → target/<profile>/pli
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} missing: build it first (cargo build -p pli-cli)",
+        bin.display()
+    );
+    bin
+}
+
+struct Pli {
+    config: PathBuf,
+    profile: String,
+    token: String,
+}
+
+impl Pli {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(pli_binary())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("PLI_PROFILE", &self.profile)
+            .env("PLI_ACCESS_TOKEN", &self.token)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pli {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn cli_account_sync_search_audit_on_an_encrypted_cache() {
+    let mut cfg = sandbox_config();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    cfg.data_dir = Some(data.clone());
+    cfg.accounts.clear();
+    let config = dir.path().join("pli.toml");
+    std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
+    let hugo = person(&cfg, "emergency");
+    let urgences = hugo.mailboxes[1].clone();
+    let token = psc::code_pkce(&cfg, &hugo.national_id)
+        .await
+        .unwrap()
+        .access_token;
+    let pli = Pli {
+        config,
+        profile: format!("e2e-cli-{}", stamp()),
+        token,
+    };
+
+    pli.ok(&["account", "add", &urgences, "--kind", "ORG"]);
+    let list = pli.ok(&["account", "list", "--json"]);
+    assert!(list.contains(&urgences), "{list}");
+
+    let out = pli.ok(&["sync", "--once", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(report["ok"], true, "{out}");
+    assert_eq!(report["account"], urgences.as_str());
+    assert!(report["report"]["new"].as_u64().unwrap() > 0, "{out}");
+
+    // Accents ignored: "regulation" finds "SAMU 25 — Régulation".
+    let hits: Vec<serde_json::Value> =
+        serde_json::from_str(&pli.ok(&["search", "regulation", "--json"])).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["account"] == urgences.as_str()));
+    let dated: Vec<serde_json::Value> =
+        serde_json::from_str(&pli.ok(&["search", "regulation", "--json", "--since", "2999-01-01"]))
+            .unwrap();
+    assert!(dated.is_empty(), "date filter applies: {dated:?}");
+
+    let audit: Vec<serde_json::Value> =
+        serde_json::from_str(&pli.ok(&["audit", "--json", "--since", "2020-01-01"])).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "sync" && e["account"] == urgences.as_str()),
+        "{audit:?}"
+    );
+
+    // Nothing readable on disk: neither the mailbox address nor a subject word.
+    let mut bytes_seen = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        bytes_seen += bytes.len();
+        for needle in ["urgences@", "Régulation", "SAMU", "SQLite format 3"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "plaintext {needle:?} in the cache"
+            );
+        }
+    }
+    assert!(
+        bytes_seen > 10_000,
+        "the cache was written ({bytes_seen} bytes)"
+    );
+
+    // Another key in the keyring: the cache refuses to open, with a clear message.
+    let account = format!("cache-key:{}", pli.profile);
+    pli_core::secrets::set(&account, &"0".repeat(64)).unwrap();
+    let out = pli.run(&["search", "regulation"]);
+    pli_core::secrets::delete(&account).unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ne s'ouvre pas avec la clé"), "{err}");
+}
