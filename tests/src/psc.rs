@@ -151,6 +151,67 @@ pub async fn code_pkce(cfg: &Config, national_id: &str) -> Result<Tokens> {
     bail!("too many steps in the login flow")
 }
 
+/// What the test's "browser" does on the provider's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserChoice<'a> {
+    /// Log in as this national id and approve the consent page.
+    Approve(&'a str),
+    /// Log in as this national id, then press "Refuser" on the consent page.
+    Refuse(&'a str),
+}
+
+/// The last page the browser showed.
+#[derive(Debug, Clone)]
+pub struct BrowsedPage {
+    pub url: url::Url,
+    pub status: u16,
+    pub body: String,
+}
+
+/// Plays the system browser on an authorization URL built by Pli: follows redirects (with
+/// cookies), fills the sandbox login form, approves or refuses consent, and follows the final
+/// redirect to Pli's loopback listener, whose page it returns.
+pub async fn browse(authorization_url: &str, choice: BrowserChoice<'_>) -> Result<BrowsedPage> {
+    let client = http();
+    let (national_id, approve) = match choice {
+        BrowserChoice::Approve(n) => (n, true),
+        BrowserChoice::Refuse(n) => (n, false),
+    };
+    let mut url = url::Url::parse(authorization_url)?;
+    let mut resp = client.get(url.clone()).send().await?;
+    for _ in 0..20 {
+        if let Some(loc) = resp.headers().get("location") {
+            url = url.join(loc.to_str()?)?;
+            resp = client.get(url.clone()).send().await?;
+            continue;
+        }
+        let status = resp.status().as_u16();
+        let body = resp.text().await?;
+        let Some(action) = find_attr(&body, "action=\"") else {
+            return Ok(BrowsedPage { url, status, body });
+        };
+        let prompt = find_after(&body, "name=\"prompt\" value=\"").unwrap_or_default();
+        if prompt == "consent" && !approve {
+            let abort = find_after(&body, "<a href=\"")
+                .ok_or_else(|| anyhow!("no refuse link on the consent page"))?;
+            url = url.join(&abort.replace("&amp;", "&"))?;
+            resp = client.get(url.clone()).send().await?;
+            continue;
+        }
+        url = url.join(&action.replace("&amp;", "&"))?;
+        resp = client
+            .post(url.clone())
+            .form(&[
+                ("prompt", prompt.as_str()),
+                ("login", national_id),
+                ("password", "sandbox"),
+            ])
+            .send()
+            .await?;
+    }
+    bail!("too many steps in the login flow")
+}
+
 /// CIBA poll mode for `login_hint`; returns the tokens once the sandbox approves.
 pub async fn ciba(cfg: &Config, login_hint: &str) -> Result<Tokens> {
     let auth_req_id = ciba_start(cfg, login_hint).await?;

@@ -3,9 +3,14 @@
 //! The mail code never sees OAuth flows: it asks a [`Credentials`] provider for a fresh
 //! [`Xoauth2`] for a mailbox (Ref#2 ECO.1.2.1), and the provider owns refresh and login.
 
+mod error;
+mod lock;
+pub mod psc;
 mod secret;
 mod xoauth2;
 
+pub use error::{AuthError, IdTokenProblem};
+pub use lock::{InactivityLock, DEFAULT_LOCK_AFTER};
 pub use secret::AccessToken;
 pub use xoauth2::Xoauth2;
 
@@ -21,6 +26,25 @@ pub enum CredentialsError {
     /// The provider could not be reached or answered with an error.
     #[error("Pro Santé Connect : {0}")]
     Provider(String),
+    /// The session is locked after inactivity; the user must authenticate again.
+    #[error("session verrouillée après inactivité : reconnectez-vous pour continuer")]
+    Locked,
+}
+
+/// Opens a URL for the user: the app opens the system browser; tests drive the URL
+/// themselves. Returns a message when the browser could not be started.
+pub trait OpenBrowser: Send + Sync {
+    /// Opens `url`.
+    fn open(&self, url: &str) -> Result<(), String>;
+}
+
+impl<F> OpenBrowser for F
+where
+    F: Fn(&str) -> Result<(), String> + Send + Sync,
+{
+    fn open(&self, url: &str) -> Result<(), String> {
+        self(url)
+    }
 }
 
 /// Gives the mail code a fresh XOAUTH2 string for a mailbox.
