@@ -13,6 +13,7 @@ mod annuaire;
 mod audit;
 mod cda;
 mod config_cmd;
+mod login;
 mod search;
 mod sync;
 
@@ -47,6 +48,13 @@ enum Command {
     Search(search::SearchArgs),
     /// The local audit log.
     Audit(audit::AuditArgs),
+    /// Log in to Pro Santé Connect (browser, or push to e-CPS/card with --ciba); the refresh
+    /// token goes to the OS keyring.
+    Login(login::LoginArgs),
+    /// Who is logged in (resumes the session stored in the keyring).
+    Whoami(login::WhoamiArgs),
+    /// Log out: revoke the PSC tokens and clear the keyring.
+    Logout(login::LogoutArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +71,9 @@ fn main() -> ExitCode {
         Command::Sync(args) => sync::run(cli.config.as_deref(), args),
         Command::Search(args) => search::run(cli.config.as_deref(), args),
         Command::Audit(args) => audit::run(cli.config.as_deref(), args),
+        Command::Login(args) => login::login(cli.config.as_deref(), args),
+        Command::Whoami(args) => login::whoami(cli.config.as_deref(), args),
+        Command::Logout(args) => login::logout(cli.config.as_deref(), args),
     };
     match result {
         Ok(code) => code,

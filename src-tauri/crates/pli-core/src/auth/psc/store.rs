@@ -83,6 +83,19 @@ pub(crate) fn clear(env: Environment, national_id: &str) -> Result<(), SecretErr
     Ok(())
 }
 
+/// Forgets the stored session of `national_id` (or of the last login) without contacting the
+/// provider: the local half of a logout when PSC cannot be reached.
+pub fn forget(env: Environment, national_id: Option<&str>) -> Result<(), SecretError> {
+    let id = match national_id {
+        Some(n) => n.to_owned(),
+        None => match current(env)? {
+            Some(n) => n,
+            None => return Ok(()),
+        },
+    };
+    clear(env, &id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
