@@ -1,0 +1,198 @@
+//! Fault test (in a folder of its own in Hugo's personal mailbox): a large initial sync whose connection is cut at random points, again and
+//! again, by a TCP relay between Pli and the sandbox's IMAP front. After every cut the cache is
+//! a consistent subset of the server (every cached UID has the server's Message-ID); once a
+//! sync completes, the cached UID and Message-ID sets equal the server's exactly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use pli_core::auth::StaticToken;
+use pli_core::imap::sync::{AccountSync, SyncOptions};
+use pli_core::imap::{self};
+use pli_core::store::Store;
+use pli_e2e::sync_support::{local_map, master_session, server_map, stamp, temp_store, Client};
+use pli_e2e::{sandbox_config, tls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// 50 distinct messages doubled by COPY five times.
+const MESSAGES: u32 = 1600;
+
+/// A relay to `upstream` that closes each connection after `limit` bytes from the server.
+async fn cutting_relay(upstream: (&'static str, u16), limit: Arc<AtomicU64>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let budget = limit.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
+                });
+                let mut sent = 0u64;
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    let n = match sr.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let allowed = (budget - sent).min(n as u64) as usize;
+                    if cw.write_all(&buf[..allowed]).await.is_err() || allowed < n {
+                        break;
+                    }
+                    sent += n as u64;
+                }
+                // Both directions dropped: the client sees the connection die mid-response.
+                up.abort();
+            });
+        }
+    });
+    port
+}
+
+/// A small deterministic generator (xorshift), seeded per run and printed for replay.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn big_mail(n: u32, tag: &str) -> Vec<u8> {
+    format!(
+        "From: Labo <labo@pli-sandbox.mssante.fr>\r\nTo: hugo.moreau@pli-sandbox.mssante.fr\r\n\
+         Subject: Lot {tag} n{n}\r\nMessage-ID: <fault-{tag}-{n}@pli.test>\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         {}\r\n",
+        "Résultat de biologie, valeurs normales. ".repeat(20)
+    )
+    .into_bytes()
+}
+
+async fn sync_via(client: &Client, port: u16, store: &Store) -> Result<(), String> {
+    let mut server = client.cfg.operator.imap.clone();
+    server.connect_addr = Some("127.0.0.1".into());
+    server.port = port;
+    let creds: &StaticToken = &client.creds;
+    let mut s = imap::connect(&server, tls(&client.cfg), creds, &client.mailbox)
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = SyncOptions {
+        first_batch: 20,
+        batch: 100,
+        body_batch: 50,
+        ..Default::default()
+    };
+    let sync = AccountSync::new(store, &client.mailbox, "ORG", options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let r = sync.run(&mut s, &|_| {}).await.map_err(|e| e.to_string());
+    s.logout().await.ok();
+    r.map(|_| ())
+}
+
+#[tokio::test]
+async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
+    let cfg = sandbox_config();
+    // Hugo's personal mailbox: the other sync tests sync all of urgences@, and this folder is big.
+    let mailbox = pli_e2e::person(&cfg, "emergency").personal_mailbox.unwrap();
+    let tag = format!("{}", stamp());
+    let folder = format!("pli-fault-{tag}");
+    let mut m = master_session(&cfg, &mailbox).await;
+    m.create(&folder).await.unwrap();
+    let setup = std::time::Instant::now();
+    // 50 distinct messages (APPEND costs ≈ 0.1 s each here), then server-side COPY doublings.
+    for n in 1..=50 {
+        m.append(&folder, None, None, big_mail(n, &tag))
+            .await
+            .unwrap();
+    }
+    let mut count = 50;
+    while count < MESSAGES {
+        m.select(&folder).await.unwrap();
+        m.copy("1:*", &folder).await.unwrap();
+        count *= 2;
+    }
+    m.close().await.unwrap();
+    eprintln!("{MESSAGES} messages stored in {:?}", setup.elapsed());
+    let server = server_map(&mut m, &folder).await;
+    assert_eq!(server.len(), MESSAGES as usize);
+    // The token is taken after the slow setup (PSC access tokens live 120 s).
+    let hugo = Client::new(cfg.clone(), "emergency", 0, None).await;
+    assert_eq!(hugo.mailbox, mailbox);
+    let started = std::time::Instant::now();
+
+    let limit = Arc::new(AtomicU64::new(u64::MAX));
+    let port = cutting_relay(("127.0.0.1", cfg.operator.imap.port), limit.clone()).await;
+    let seed = (stamp() as u64) | 1;
+    eprintln!("fault test seed {seed}");
+    let mut rng = Rng(seed);
+    let (_dir, store) = temp_store().await;
+
+    let mut cuts = 0;
+    let mut completed = false;
+    for attempt in 0..60 {
+        if started.elapsed() > std::time::Duration::from_secs(90) {
+            break;
+        }
+        // Cut somewhere in the first 600 KB of server output (a full sync is ≈ 3 MB).
+        let budget = 2_000 + rng.next() % 600_000;
+        limit.store(budget, Ordering::SeqCst);
+        match sync_via(&hugo, port, &store).await {
+            Ok(()) => {
+                completed = true;
+                eprintln!("attempt {attempt}: completed within {budget} bytes");
+                break;
+            }
+            Err(e) => {
+                cuts += 1;
+                eprintln!("attempt {attempt}: cut after {budget} bytes: {e}");
+            }
+        }
+        // After every cut: what is cached is true (same Message-ID under the same UID).
+        if store.account_id(&hugo.mailbox).await.is_ok_and(|_| true) {
+            let acc = store.account_id(&hugo.mailbox).await.unwrap();
+            if store
+                .folders(acc)
+                .await
+                .unwrap()
+                .iter()
+                .any(|(_, n)| *n == folder)
+            {
+                let local = local_map(&store, &hugo.mailbox, &folder).await;
+                for (uid, id) in &local {
+                    assert_eq!(
+                        server.get(uid),
+                        Some(id),
+                        "uid {uid} after attempt {attempt}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        cuts >= 5,
+        "only {cuts} cuts: the faults did not hit the sync"
+    );
+    if !completed {
+        // Budgets never covered a whole sync: finish without faults.
+        limit.store(u64::MAX, Ordering::SeqCst);
+        sync_via(&hugo, port, &store).await.unwrap();
+    }
+    assert_eq!(local_map(&store, &hugo.mailbox, &folder).await, server);
+    eprintln!("{cuts} cuts, then equal to the server ({MESSAGES} messages)");
+
+    m.delete(&folder).await.unwrap();
+    m.logout().await.ok();
+}
