@@ -14,7 +14,8 @@ use pli_core::auth::psc::{
     ClientKind, NonceCheck, PscProvider, PscSession,
 };
 use pli_core::auth::{
-    AccessToken, AuthError, Credentials, CredentialsError, IdTokenProblem, StaticToken,
+    AccessToken, AuthError, Credentials, CredentialsError, IdTokenProblem, InactivityLock,
+    StaticToken,
 };
 use pli_core::config::Config;
 use pli_core::imap::{self, ImapError};
@@ -318,7 +319,13 @@ async fn eco_1_2_7_a_stored_session_resumes_and_says_who_is_logged_in() {
     imap_open(&cfg, &resumed, anne.personal_mailbox.as_deref().unwrap())
         .await
         .unwrap();
-    resumed.logout(None).await.unwrap();
+    // Behind an inactivity lock that has run out, no credentials come out any more.
+    let locked = resumed.with_lock(Arc::new(InactivityLock::new(Duration::ZERO)));
+    let r = locked
+        .xoauth2(anne.personal_mailbox.as_deref().unwrap())
+        .await;
+    assert!(matches!(r, Err(CredentialsError::Locked)), "{r:?}");
+    locked.logout(None).await.unwrap();
 }
 
 fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

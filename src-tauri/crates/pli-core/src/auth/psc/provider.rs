@@ -236,41 +236,7 @@ impl PscProvider {
 
     /// The client id and its secret (from the keyring, or the sandbox's literal).
     pub(crate) fn resolve_client(&self, kind: ClientKind) -> Result<ResolvedClient, AuthError> {
-        let reg = self.registration(kind)?;
-        let secret = match reg.client_auth {
-            ClientAuth::None => None,
-            ClientAuth::PrivateKeyJwt => {
-                return Err(AuthError::Unsupported(
-                    "authentification du client par private_key_jwt".into(),
-                ))
-            }
-            ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => {
-                Some(match &reg.client_secret {
-                    Some(SecretRef::Keyring(account)) => secrets::get(account)?,
-                    Some(SecretRef::SandboxLiteral(s))
-                        if self.environment == Environment::Sandbox =>
-                    {
-                        s.clone()
-                    }
-                    Some(SecretRef::SandboxLiteral(_)) => {
-                        return Err(AuthError::Config(
-                            "secret littéral refusé hors du bac à sable".into(),
-                        ))
-                    }
-                    None => {
-                        return Err(AuthError::Config(format!(
-                            "le client {} n'a pas de client_secret",
-                            reg.client_id
-                        )))
-                    }
-                })
-            }
-        };
-        Ok(ResolvedClient {
-            id: reg.client_id.clone(),
-            auth: reg.client_auth,
-            secret,
-        })
+        resolve(self.registration(kind)?, self.environment)
     }
 
     /// An openidconnect client for `kind`, with the token endpoint authentication configured.
@@ -324,4 +290,122 @@ async fn fetch_metadata(http: &reqwest::Client, url: &str) -> Result<PscProvider
     }
     let body = resp.bytes().await.map_err(|e| e.to_string())?;
     serde_json::from_slice(&body).map_err(|e| format!("document invalide : {e}"))
+}
+
+/// Resolves a registration's secret for `environment` (literal secrets only in the sandbox).
+fn resolve(reg: &PscClient, environment: Environment) -> Result<ResolvedClient, AuthError> {
+    let secret = match reg.client_auth {
+        ClientAuth::None => None,
+        ClientAuth::PrivateKeyJwt => {
+            return Err(AuthError::Unsupported(
+                "authentification du client par private_key_jwt".into(),
+            ))
+        }
+        ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => {
+            Some(match &reg.client_secret {
+                Some(SecretRef::Keyring(account)) => secrets::get(account)?,
+                Some(SecretRef::SandboxLiteral(s)) if environment == Environment::Sandbox => {
+                    s.clone()
+                }
+                Some(SecretRef::SandboxLiteral(_)) => {
+                    return Err(AuthError::Config(
+                        "secret littéral refusé hors du bac à sable".into(),
+                    ))
+                }
+                None => {
+                    return Err(AuthError::Config(format!(
+                        "le client {} n'a pas de client_secret",
+                        reg.client_id
+                    )))
+                }
+            })
+        }
+    };
+    Ok(ResolvedClient {
+        id: reg.client_id.clone(),
+        auth: reg.client_auth,
+        secret,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg(auth: ClientAuth, secret: Option<SecretRef>) -> PscClient {
+        PscClient {
+            client_id: "pli".into(),
+            client_auth: auth,
+            client_secret: secret,
+        }
+    }
+
+    #[test]
+    fn public_client_has_no_secret() {
+        let rc = resolve(&reg(ClientAuth::None, None), Environment::Production).unwrap();
+        assert!(rc.secret.is_none());
+    }
+
+    #[test]
+    fn literal_secret_only_in_the_sandbox_and_never_in_debug() {
+        let r = reg(
+            ClientAuth::ClientSecretBasic,
+            Some(SecretRef::SandboxLiteral("s3cret".into())),
+        );
+        let rc = resolve(&r, Environment::Sandbox).unwrap();
+        assert_eq!(rc.secret.as_deref(), Some("s3cret"));
+        assert!(!format!("{rc:?}").contains("s3cret"));
+        let err = resolve(&r, Environment::Bas).unwrap_err();
+        assert!(matches!(err, AuthError::Config(_)), "{err:?}");
+    }
+
+    #[test]
+    fn private_key_jwt_says_not_supported_yet() {
+        let err = resolve(
+            &reg(ClientAuth::PrivateKeyJwt, None),
+            Environment::Production,
+        )
+        .unwrap_err();
+        assert!(matches!(err, AuthError::Unsupported(_)), "{err:?}");
+        assert!(err.to_string().contains("private_key_jwt"), "{err}");
+    }
+
+    #[test]
+    fn basic_auth_encodes_id_and_secret_form_style() {
+        let rc = ResolvedClient {
+            id: "pli client".into(),
+            auth: ClientAuth::ClientSecretBasic,
+            secret: Some("a:b&c".into()),
+        };
+        let mut form = Vec::new();
+        let req = rc
+            .authenticate(
+                reqwest::Client::new().post("http://127.0.0.1:9/x"),
+                &mut form,
+            )
+            .build()
+            .unwrap();
+        use base64::Engine as _;
+        let expected = base64::engine::general_purpose::STANDARD.encode("pli+client:a%3Ab%26c");
+        assert_eq!(
+            req.headers()["authorization"].to_str().unwrap(),
+            format!("Basic {expected}")
+        );
+        assert!(form.is_empty());
+        let post = ResolvedClient {
+            auth: ClientAuth::ClientSecretPost,
+            ..rc
+        };
+        post.authenticate(
+            reqwest::Client::new().post("http://127.0.0.1:9/x"),
+            &mut form,
+        );
+        assert_eq!(
+            form,
+            [
+                ("client_id", "pli client".to_owned()),
+                ("client_secret", "a:b&c".to_owned())
+            ]
+        );
+    }
 }

@@ -281,7 +281,15 @@ impl PscSession {
         }
         let remaining = t.expires_at.saturating_duration_since(Instant::now());
         if t.access.is_none() || refresh_due(remaining, t.lifetime) {
-            self.refresh_locked(&mut t).await?;
+            match self.refresh_locked(&mut t).await {
+                Ok(()) => {}
+                // PSC unreachable but the current token still valid for a moment: use it
+                // (ECO.1.2.3, the rest of the client keeps working); the next call retries.
+                Err(e) if !t.ended && t.access.is_some() && !remaining.is_zero() => {
+                    tracing::warn!(error = %e, "PSC refresh failed; current token kept");
+                }
+                Err(e) => return Err(e),
+            }
         }
         t.access.clone().ok_or(AuthError::LoginRequired)
     }
