@@ -396,7 +396,7 @@ mod tests {
             auth: ClientAuth::ClientSecretPost,
             ..rc
         };
-        post.authenticate(
+        let _req = post.authenticate(
             reqwest::Client::new().post("http://127.0.0.1:9/x"),
             &mut form,
         );
