@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::Write;
 
+use pli_core::annuaire::local::LocalDirectory;
 use pli_core::annuaire::{parse_kind, Directory, Query, SearchOutcome};
 use pli_core::config::Config;
 
@@ -15,6 +16,20 @@ use pli_core::config::Config;
 pub enum AnnuaireCommand {
     /// Search the directory (at most 100 entries per server query: refine when told to).
     Search(SearchArgs),
+    /// Import the public "Extraction Correspondance MSSanté" (pipe-separated text, header
+    /// first) as the offline directory, replacing the previous copy; malformed lines are
+    /// reported and skipped.
+    Import(ImportArgs),
+}
+
+/// Arguments of `pli annuaire import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The extraction file (the text file inside the published ZIP).
+    file: std::path::PathBuf,
+    /// Print the report as JSON: {"imported": N, "skipped": [[line, reason], …]}.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where to search.
@@ -24,7 +39,7 @@ pub enum Source {
     Ldap,
     /// The FHIR Annuaire Santé API (not available yet).
     Fhir,
-    /// The local copy of the public extraction (not available yet).
+    /// The offline copy of the public extraction (`pli annuaire import`).
     Local,
 }
 
@@ -67,7 +82,36 @@ pub struct SearchArgs {
 pub fn run(config: Option<&Path>, cmd: AnnuaireCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AnnuaireCommand::Search(args) => search(config, args),
+        AnnuaireCommand::Import(args) => import(config, args),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn import(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let path = config.context("no configuration: pass --config FILE or set PLI_CONFIG")?;
+    let cfg = Config::load(path)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let text = String::from_utf8(bytes).context("the extraction must be UTF-8 text")?;
+    let data_dir = pli_core::store::data_dir(&cfg);
+    let report = runtime()?.block_on(async {
+        let local = LocalDirectory::open(&data_dir).await?;
+        local.import(&text).await
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{} entrées importées", report.imported);
+        for (line, why) in &report.skipped {
+            eprintln!("ligne {line} ignorée : {why}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn search(config: Option<&Path>, args: SearchArgs) -> anyhow::Result<ExitCode> {
@@ -93,33 +137,46 @@ fn search(config: Option<&Path>, args: SearchArgs) -> anyhow::Result<ExitCode> {
         Source::Ldap => cfg
             .directory
             .context("the configuration has no [directory] LDAP source")?,
-        Source::Fhir | Source::Local => {
-            bail!("source {:?} is not available in this version", args.source)
+        Source::Local => {
+            let data_dir = pli_core::store::data_dir(&cfg);
+            let entries = runtime()?.block_on(async {
+                let local = LocalDirectory::open(&data_dir).await?;
+                if local.is_empty().await? {
+                    anyhow::bail!("no offline directory yet: run `pli annuaire import FILE`");
+                }
+                Ok(local.search(&query, 500).await?)
+            })?;
+            let outcome = SearchOutcome {
+                truncated: entries.len() >= 500,
+                entries,
+            };
+            return print_outcome(&outcome, args.json, 500);
+        }
+        Source::Fhir => {
+            bail!("the FHIR source is not available in this version")
         }
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let outcome = rt.block_on(async {
+    let outcome = runtime()?.block_on(async {
         let mut dir = Directory::connect(&dir_cfg).await?;
         dir.search(&query).await
     })?;
+    print_outcome(&outcome, args.json, dir_cfg.size_limit)
+}
+
+fn print_outcome(outcome: &SearchOutcome, json: bool, limit: i32) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    let printed = if args.json {
-        writeln!(out, "{}", serde_json::to_string(&outcome)?)
+    let printed = if json {
+        writeln!(out, "{}", serde_json::to_string(outcome)?)
     } else {
-        print_table(&mut out, &outcome)
+        print_table(&mut out, outcome)
     };
     match printed {
         // A closed pipe (`| head`) is the reader's choice, not an error.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
     }
-    if !args.json && outcome.truncated {
-        eprintln!(
-            "Liste incomplète : l'annuaire limite chaque recherche à {} réponses ; affinez votre recherche.",
-            dir_cfg.size_limit
-        );
+    if !json && outcome.truncated {
+        eprintln!("Liste incomplète : la recherche est limitée à {limit} réponses ; affinez-la.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@
 
 mod filter;
 mod fold;
+pub mod local;
 
 pub use filter::{escape, kind_code, words, Query};
 pub use fold::fold;
