@@ -462,3 +462,30 @@ async fn real_id_tokens_are_checked_for_signature_audience_nonce_and_acr() {
 fn openidconnect_nonce(s: &str) -> pli_core::auth::psc::Nonce {
     pli_core::auth::psc::Nonce::new(s.to_owned())
 }
+
+#[tokio::test]
+async fn eco_1_0_1_smtp_submission_authenticates_with_the_session() {
+    let _k = KEYRING.lock().await;
+    let cfg = sandbox_config();
+    let claire = person(&cfg, "secretary");
+    let service = claire.mailboxes[0].clone();
+    let (session, _) = browser_login(
+        &cfg,
+        BrowserChoice::Approve(leak(claire.national_id.clone())),
+    )
+    .await;
+    let session = session.unwrap();
+    let creds = session.xoauth2(&service).await.unwrap();
+    let transport = pli_core::smtp::transport(&cfg.operator, &creds).unwrap();
+    // STARTTLS, EHLO and AUTH XOAUTH2, then QUIT: no message is sent.
+    assert!(transport.test_connection().await.unwrap());
+    session.logout(None).await.unwrap();
+    let refused = pli_core::smtp::transport(&cfg.operator, &creds)
+        .unwrap()
+        .test_connection()
+        .await;
+    match refused {
+        Err(e) => assert!(pli_core::smtp::is_auth_refusal(&e), "{e}"),
+        Ok(ok) => panic!("revoked token accepted by submission: {ok}"),
+    }
+}
