@@ -150,6 +150,14 @@ async fn incremental(addr: &str, expect_condstore: bool) {
         r.new >= 1 && r.expunged >= 1 && r.flag_changes >= 2,
         "{r:?}"
     );
+    // 127.0.0.1 resyncs by QRESYNC alone (VANISHED, CHANGEDSINCE, UIDNEXT); 127.0.0.2 by the
+    // UID set and a full flag scan.
+    assert_eq!(r.qresync, expect_condstore, "{r:?}");
+    if expect_condstore {
+        assert!(r.vanished >= 1 && r.qresync_folders >= 1, "{r:?}");
+    } else {
+        assert_eq!((r.vanished, r.qresync_folders), (0, 0), "{r:?}");
+    }
     let server = server_map(&mut m, &folder).await;
     assert_eq!(server.len(), 3);
     assert_eq!(local_map(&store, &hugo.mailbox, &folder).await, server);

@@ -109,6 +109,21 @@ pub struct SyncReport {
     pub uidvalidity_resets: Vec<String>,
     /// CONDSTORE was used.
     pub condstore: bool,
+    /// QRESYNC was enabled.
+    pub qresync: bool,
+    /// Folders resynced by QRESYNC alone (no UID SEARCH ALL).
+    pub qresync_folders: usize,
+    /// Expunges learnt from VANISHED (EARLIER).
+    pub vanished: u64,
+}
+
+/// What the server offers for resync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerCaps {
+    /// RFC 7162 CONDSTORE advertised.
+    pub condstore: bool,
+    /// RFC 7162 QRESYNC advertised and enabled.
+    pub qresync: bool,
 }
 
 /// Compresses ascending UIDs into an IMAP sequence set (`1:5,8,10:12`).
@@ -198,9 +213,18 @@ impl<'a> AccountSync<'a> {
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<SyncReport, SyncError> {
         let caps = session.capabilities().await?;
-        let condstore = caps.has_str("CONDSTORE");
+        let mut server = ServerCaps {
+            condstore: caps.has_str("CONDSTORE"),
+            qresync: false,
+        };
+        if caps.has_str("QRESYNC") {
+            session.run_command_and_check_ok("ENABLE QRESYNC").await?;
+            server.qresync = true;
+        }
+        drain_unsolicited(session);
         let mut report = SyncReport {
-            condstore,
+            condstore: server.condstore,
+            qresync: server.qresync,
             ..Default::default()
         };
         let names: Vec<_> = session
@@ -227,7 +251,7 @@ impl<'a> AccountSync<'a> {
         }
         self.store.retain_folders(self.account_id, &seen).await?;
         for (folder_id, name) in self.store.folders(self.account_id).await? {
-            self.sync_folder(session, folder_id, &name, condstore, &mut report, progress)
+            self.sync_folder(session, folder_id, &name, server, &mut report, progress)
                 .await?;
             report.folders += 1;
         }
@@ -252,10 +276,11 @@ impl<'a> AccountSync<'a> {
         session: &mut ImapSession,
         folder_id: i64,
         name: &str,
-        condstore: bool,
+        server_caps: ServerCaps,
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
+        let condstore = server_caps.condstore;
         let mbox = if condstore {
             session.select_condstore(name).await?
         } else {
@@ -285,12 +310,102 @@ impl<'a> AccountSync<'a> {
             return Ok(());
         }
 
+        // QRESYNC: VANISHED (EARLIER) and flags since the cached HIGHESTMODSEQ, new UIDs from the
+        // cached UIDNEXT; checked against EXISTS, else the full reconciliation below runs.
+        let mut quick = false;
+        if let (true, Some(_), Some(since), Some(next)) = (
+            server_caps.qresync,
+            modseq,
+            state.highestmodseq,
+            state.uidnext,
+        ) {
+            drain_unsolicited(session);
+            let items = format!("(UID FLAGS) (CHANGEDSINCE {since} VANISHED)");
+            let changes = self.fetch_flags(session, "1:*", &items).await?;
+            let vanished = take_vanished(session);
+            let local: BTreeSet<u32> = self
+                .store
+                .local_uids(folder_id)
+                .await?
+                .into_iter()
+                .collect();
+            let gone: Vec<u32> = local
+                .iter()
+                .copied()
+                .filter(|u| vanished.iter().any(|r| r.contains(u)))
+                .collect();
+            if !gone.is_empty() {
+                let n = self.store.remove_uids(folder_id, &gone).await?;
+                report.expunged += n;
+                report.vanished += n;
+            }
+            let changes: Vec<_> = changes
+                .into_iter()
+                .filter(|c| local.contains(&c.0))
+                .collect();
+            report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
+            let mut missing: Vec<u32> = if mbox.exists == 0 {
+                Vec::new()
+            } else {
+                session
+                    .uid_search(format!("UID {next}:*"))
+                    .await?
+                    .into_iter()
+                    .filter(|u| *u >= next && !local.contains(u))
+                    .collect()
+            };
+            missing.sort_unstable_by(|a, b| b.cmp(a));
+            self.fetch_new(
+                session, folder_id, name, &missing, condstore, report, progress,
+            )
+            .await?;
+            let count = self.store.local_uids(folder_id).await?.len() as u32;
+            quick = count == mbox.exists;
+            if quick {
+                report.qresync_folders += 1;
+            } else {
+                tracing::warn!(
+                    folder = name,
+                    count,
+                    exists = mbox.exists,
+                    "QRESYNC delta inconsistent; full reconciliation"
+                );
+            }
+        }
+        if !quick {
+            self.reconcile(
+                session,
+                folder_id,
+                name,
+                condstore,
+                modseq,
+                state.highestmodseq,
+                report,
+                progress,
+            )
+            .await?;
+        }
+        self.finish_folder(
+            session, folder_id, name, &mbox, modseq, !condstore, report, progress,
+        )
+        .await
+    }
+
+    /// Full reconciliation from the server's UID set (new and expunged), then flags.
+    #[allow(clippy::too_many_arguments)]
+    async fn reconcile(
+        &self,
+        session: &mut ImapSession,
+        folder_id: i64,
+        name: &str,
+        condstore: bool,
+        modseq: Option<u64>,
+        cached_modseq: Option<u64>,
+        report: &mut SyncReport,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<(), SyncError> {
         // New and expunged messages, from the server's UID set.
-        let server: BTreeSet<u32> = if mbox.exists == 0 {
-            BTreeSet::new()
-        } else {
-            session.uid_search("ALL").await?.into_iter().collect()
-        };
+        let server: BTreeSet<u32> = session.uid_search("ALL").await?.into_iter().collect();
         let local: BTreeSet<u32> = self
             .store
             .local_uids(folder_id)
@@ -303,6 +418,50 @@ impl<'a> AccountSync<'a> {
         }
         let mut missing: Vec<u32> = server.difference(&local).copied().collect();
         missing.reverse(); // newest first
+        self.fetch_new(
+            session, folder_id, name, &missing, condstore, report, progress,
+        )
+        .await?;
+
+        // Flags.
+        let known: Vec<u32> = local.intersection(&server).copied().collect();
+        match (modseq, cached_modseq) {
+            (Some(_), Some(since)) => {
+                if !known.is_empty() {
+                    let cmd_items = format!("(UID FLAGS) (CHANGEDSINCE {since})");
+                    let changes = self.fetch_flags(session, "1:*", &cmd_items).await?;
+                    let changes: Vec<_> = changes
+                        .into_iter()
+                        .filter(|c| local.contains(&c.0))
+                        .collect();
+                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
+                }
+            }
+            _ => {
+                for chunk in known.chunks(self.options.flag_scan_chunk.max(1)) {
+                    let changes = self
+                        .fetch_flags(session, &uid_set(chunk), "(UID FLAGS)")
+                        .await?;
+                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
+                }
+            }
+        }
+
+        Ok(())
+    }
+
+    /// Fetches the headers of `missing` (newest first) in batches, one transaction each.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_new(
+        &self,
+        session: &mut ImapSession,
+        folder_id: i64,
+        name: &str,
+        missing: &[u32],
+        condstore: bool,
+        report: &mut SyncReport,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<(), SyncError> {
         let total = missing.len();
         let mut done = 0;
         let mut size = self.options.first_batch.max(1);
@@ -323,33 +482,22 @@ impl<'a> AccountSync<'a> {
                 total,
             });
         }
+        Ok(())
+    }
 
-        // Flags.
-        let known: Vec<u32> = local.intersection(&server).copied().collect();
-        let full_scan = match (modseq, state.highestmodseq) {
-            (Some(_), Some(since)) => {
-                if !known.is_empty() {
-                    let cmd_items = format!("(UID FLAGS) (CHANGEDSINCE {since})");
-                    let changes = self.fetch_flags(session, "1:*", &cmd_items).await?;
-                    let changes: Vec<_> = changes
-                        .into_iter()
-                        .filter(|c| local.contains(&c.0))
-                        .collect();
-                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
-                }
-                false
-            }
-            _ => {
-                for chunk in known.chunks(self.options.flag_scan_chunk.max(1)) {
-                    let changes = self
-                        .fetch_flags(session, &uid_set(chunk), "(UID FLAGS)")
-                        .await?;
-                    report.flag_changes += self.store.update_flags(folder_id, &changes).await?;
-                }
-                true
-            }
-        };
-
+    /// Bodies, then the folder's sync state (recorded last: only a complete sync counts).
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_folder(
+        &self,
+        session: &mut ImapSession,
+        folder_id: i64,
+        name: &str,
+        mbox: &async_imap::types::Mailbox,
+        modseq: Option<u64>,
+        full_scan: bool,
+        report: &mut SyncReport,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<(), SyncError> {
         // Bodies, newest first.
         if self.options.bodies {
             let todo = self.store.uids_without_body(folder_id, i64::MAX).await?;
@@ -440,6 +588,22 @@ impl<'a> AccountSync<'a> {
             })
             .collect())
     }
+}
+
+/// Takes the UIDs of the `VANISHED` responses queued as unsolicited (RFC 7162 §3.2.10).
+fn take_vanished(session: &mut ImapSession) -> Vec<std::ops::RangeInclusive<u32>> {
+    use async_imap::imap_proto::Response;
+    use async_imap::types::UnsolicitedResponse;
+    // Kept as ranges: a server may report ranges covering UIDs that never existed.
+    let mut out = Vec::new();
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        if let UnsolicitedResponse::Other(data) = r {
+            if let Response::Vanished { uids, .. } = data.parsed() {
+                out.extend(uids.iter().cloned());
+            }
+        }
+    }
+    out
 }
 
 /// Empties the session's unsolicited-response queue (bounded; we re-read state explicitly).
