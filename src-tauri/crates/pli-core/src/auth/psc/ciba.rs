@@ -105,7 +105,7 @@ pub async fn login_with_ciba(
         form.push(("channel", c.clone()));
     }
     let http = provider.http();
-    let post = rc.authenticate(http.post(&endpoint), &mut form);
+    let post = rc.authenticate(http.post(&endpoint), &mut form, provider.issuer().as_str())?;
     let resp = tokio::select! {
         _ = cancel.cancelled() => return Err(AuthError::Cancelled),
         r = post.form(&form).send() => r.map_err(|e| AuthError::Http(e.without_url().to_string()))?,
@@ -139,7 +139,11 @@ pub async fn login_with_ciba(
             ("grant_type", CIBA_GRANT.to_owned()),
             ("auth_req_id", started.auth_req_id.clone()),
         ];
-        let post = rc.authenticate(http.post(&token_endpoint), &mut form);
+        let post = rc.authenticate(
+            http.post(&token_endpoint),
+            &mut form,
+            provider.issuer().as_str(),
+        )?;
         let resp = tokio::select! {
             _ = cancel.cancelled() => return Err(AuthError::Cancelled),
             r = post.form(&form).send() => r.map_err(|e| AuthError::Http(e.without_url().to_string()))?,

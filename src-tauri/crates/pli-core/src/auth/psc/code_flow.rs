@@ -89,9 +89,16 @@ pub async fn login_with_browser(
             return Err(AuthError::Provider { code, description })
         }
     };
-    let resp = client
+    let mut exchange = client
         .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
+        .set_pkce_verifier(verifier);
+    for (k, v) in provider
+        .resolve_client(ClientKind::Browser)?
+        .assertion_params(provider.issuer().as_str())?
+    {
+        exchange = exchange.add_extra_param(k, v);
+    }
+    let resp = exchange
         .request_async(provider.http())
         .await
         .map_err(token_error)?;

@@ -4,6 +4,7 @@
 
 mod ciba;
 mod claims;
+mod client_auth;
 mod code_flow;
 mod loopback;
 mod provider;

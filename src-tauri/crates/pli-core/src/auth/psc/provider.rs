@@ -17,10 +17,10 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::client_auth::{resolve, ResolvedClient};
 use super::verify::VerifyContext;
 use crate::auth::AuthError;
-use crate::config::{ClientAuth, Config, Environment, PscClient, PscConfig, SecretRef};
-use crate::secrets;
+use crate::config::{ClientAuth, Config, Environment, PscClient, PscConfig};
 
 /// The standard discovery path, tried when the configured (PSC) one fails.
 pub const STANDARD_DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -71,51 +71,6 @@ pub enum ClientKind {
     Browser,
     /// `[psc.ciba]`: push to the e-CPS app or the card.
     Ciba,
-}
-
-/// A client id with its authentication, the secret resolved from the keyring.
-#[derive(Clone)]
-pub(crate) struct ResolvedClient {
-    pub id: String,
-    pub auth: ClientAuth,
-    pub secret: Option<String>,
-}
-
-impl fmt::Debug for ResolvedClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResolvedClient")
-            .field("id", &self.id)
-            .field("auth", &self.auth)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-impl ResolvedClient {
-    /// Adds client authentication to a hand-made token-endpoint-style request (CIBA,
-    /// revocation): HTTP Basic with form-urlencoded parts (RFC 6749 §2.3.1), the secret in the
-    /// body, or just `client_id` for a public client.
-    pub fn authenticate(
-        &self,
-        req: reqwest::RequestBuilder,
-        form: &mut Vec<(&'static str, String)>,
-    ) -> reqwest::RequestBuilder {
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        match (self.auth, &self.secret) {
-            (ClientAuth::ClientSecretBasic, Some(secret)) => {
-                req.basic_auth(enc(&self.id), Some(enc(secret)))
-            }
-            (ClientAuth::ClientSecretPost, Some(secret)) => {
-                form.push(("client_id", self.id.clone()));
-                form.push(("client_secret", secret.clone()));
-                req
-            }
-            _ => {
-                form.push(("client_id", self.id.clone()));
-                req
-            }
-        }
-    }
 }
 
 /// A discovered PSC provider for one configuration.
@@ -258,7 +213,11 @@ impl PscProvider {
         )
         .set_auth_uri(self.metadata.authorization_endpoint().clone())
         .set_token_uri(token_url);
-        if let Some(secret) = rc.secret {
+        // With private_key_jwt the key is never a client secret: the assertion is added to
+        // each request (`ResolvedClient::assertion_params`).
+        if let (ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost, Some(secret)) =
+            (rc.auth, rc.secret)
+        {
             client = client.set_client_secret(ClientSecret::new(secret));
         }
         client = client.set_auth_type(match rc.auth {
@@ -290,122 +249,4 @@ async fn fetch_metadata(http: &reqwest::Client, url: &str) -> Result<PscProvider
     }
     let body = resp.bytes().await.map_err(|e| e.to_string())?;
     serde_json::from_slice(&body).map_err(|e| format!("document invalide : {e}"))
-}
-
-/// Resolves a registration's secret for `environment` (literal secrets only in the sandbox).
-fn resolve(reg: &PscClient, environment: Environment) -> Result<ResolvedClient, AuthError> {
-    let secret = match reg.client_auth {
-        ClientAuth::None => None,
-        ClientAuth::PrivateKeyJwt => {
-            return Err(AuthError::Unsupported(
-                "authentification du client par private_key_jwt".into(),
-            ))
-        }
-        ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => {
-            Some(match &reg.client_secret {
-                Some(SecretRef::Keyring(account)) => secrets::get(account)?,
-                Some(SecretRef::SandboxLiteral(s)) if environment == Environment::Sandbox => {
-                    s.clone()
-                }
-                Some(SecretRef::SandboxLiteral(_)) => {
-                    return Err(AuthError::Config(
-                        "secret littéral refusé hors du bac à sable".into(),
-                    ))
-                }
-                None => {
-                    return Err(AuthError::Config(format!(
-                        "le client {} n'a pas de client_secret",
-                        reg.client_id
-                    )))
-                }
-            })
-        }
-    };
-    Ok(ResolvedClient {
-        id: reg.client_id.clone(),
-        auth: reg.client_auth,
-        secret,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reg(auth: ClientAuth, secret: Option<SecretRef>) -> PscClient {
-        PscClient {
-            client_id: "pli".into(),
-            client_auth: auth,
-            client_secret: secret,
-        }
-    }
-
-    #[test]
-    fn public_client_has_no_secret() {
-        let rc = resolve(&reg(ClientAuth::None, None), Environment::Production).unwrap();
-        assert!(rc.secret.is_none());
-    }
-
-    #[test]
-    fn literal_secret_only_in_the_sandbox_and_never_in_debug() {
-        let r = reg(
-            ClientAuth::ClientSecretBasic,
-            Some(SecretRef::SandboxLiteral("s3cret".into())),
-        );
-        let rc = resolve(&r, Environment::Sandbox).unwrap();
-        assert_eq!(rc.secret.as_deref(), Some("s3cret"));
-        assert!(!format!("{rc:?}").contains("s3cret"));
-        let err = resolve(&r, Environment::Bas).unwrap_err();
-        assert!(matches!(err, AuthError::Config(_)), "{err:?}");
-    }
-
-    #[test]
-    fn private_key_jwt_says_not_supported_yet() {
-        let err = resolve(
-            &reg(ClientAuth::PrivateKeyJwt, None),
-            Environment::Production,
-        )
-        .unwrap_err();
-        assert!(matches!(err, AuthError::Unsupported(_)), "{err:?}");
-        assert!(err.to_string().contains("private_key_jwt"), "{err}");
-    }
-
-    #[test]
-    fn basic_auth_encodes_id_and_secret_form_style() {
-        let rc = ResolvedClient {
-            id: "pli client".into(),
-            auth: ClientAuth::ClientSecretBasic,
-            secret: Some("a:b&c".into()),
-        };
-        let mut form = Vec::new();
-        let req = rc
-            .authenticate(
-                reqwest::Client::new().post("http://127.0.0.1:9/x"),
-                &mut form,
-            )
-            .build()
-            .unwrap();
-        use base64::Engine as _;
-        let expected = base64::engine::general_purpose::STANDARD.encode("pli+client:a%3Ab%26c");
-        assert_eq!(
-            req.headers()["authorization"].to_str().unwrap(),
-            format!("Basic {expected}")
-        );
-        assert!(form.is_empty());
-        let post = ResolvedClient {
-            auth: ClientAuth::ClientSecretPost,
-            ..rc
-        };
-        let _req = post.authenticate(
-            reqwest::Client::new().post("http://127.0.0.1:9/x"),
-            &mut form,
-        );
-        assert_eq!(
-            form,
-            [
-                ("client_id", "pli client".to_owned()),
-                ("client_secret", "a:b&c".to_owned())
-            ]
-        );
-    }
 }

@@ -309,10 +309,16 @@ impl PscSession {
             return Err(AuthError::LoginRequired);
         };
         let client = self.provider.oidc_client(self.kind, None)?;
-        let resp = client
-            .exchange_refresh_token(&RefreshToken::new(refresh))
-            .request_async(self.provider.http())
-            .await;
+        let refresh = RefreshToken::new(refresh);
+        let mut req = client.exchange_refresh_token(&refresh);
+        for (k, v) in self
+            .provider
+            .resolve_client(self.kind)?
+            .assertion_params(self.provider.issuer().as_str())?
+        {
+            req = req.add_extra_param(k, v);
+        }
+        let resp = req.request_async(self.provider.http()).await;
         let resp = match resp.map_err(token_error) {
             Ok(r) => r,
             Err(AuthError::Provider { code, description })
@@ -411,7 +417,11 @@ impl PscSession {
             ("token", token.to_owned()),
             ("token_type_hint", hint.to_owned()),
         ];
-        let req = rc.authenticate(self.provider.http().post(&endpoint), &mut form);
+        let req = rc.authenticate(
+            self.provider.http().post(&endpoint),
+            &mut form,
+            self.provider.issuer().as_str(),
+        )?;
         let resp = req
             .form(&form)
             .send()
