@@ -145,7 +145,7 @@ async fn eco_1_2_1_ciba_login_after_approval_on_the_phone_opens_imap() {
         .unwrap()
         .clone()
         .expect("binding message shown");
-    assert!(started.binding_message.starts_with("Pli "));
+    assert!(started.binding_message.starts_with("Pli-"));
     assert_eq!(session.identity().national_id, gp.national_id);
     assert_eq!(session.client_kind(), ClientKind::Ciba);
     imap_open(&cfg, &session, gp.personal_mailbox.as_deref().unwrap())
@@ -192,7 +192,7 @@ async fn ciba_wait_is_cancellable_by_the_user() {
     let on_started = move |_: &psc::CibaStarted| c2.cancel();
     let req = CibaLogin {
         login_hint: hugo.national_id,
-        binding_message: Some("Pli 0000".into()),
+        binding_message: Some("Pli-0000".into()),
         channel: None,
     };
     let t0 = Instant::now();

@@ -56,7 +56,8 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
-/// A short binding message: "Pli" and four digits.
+/// A short binding message, "Pli-" and four digits: only characters Keycloak-based providers
+/// accept in `binding_message` (letters, digits, `-_+.,`), no spaces.
 pub fn binding_message() -> String {
     let r = CsrfToken::new_random();
     let digits: String = r
@@ -65,7 +66,7 @@ pub fn binding_message() -> String {
         .take(4)
         .map(|b| char::from(b'0' + b % 10))
         .collect();
-    format!("Pli {digits}")
+    format!("Pli-{digits}")
 }
 
 /// Interval after a `slow_down` (RFC 8628 §3.5 / CIBA §11: at least 5 s more).
@@ -245,7 +246,7 @@ mod tests {
     #[test]
     fn binding_messages_are_short_and_plain() {
         let m = binding_message();
-        assert!(m.starts_with("Pli "), "{m}");
+        assert!(m.starts_with("Pli-"), "{m}");
         assert_eq!(m.len(), 8);
         assert!(m[4..].chars().all(|c| c.is_ascii_digit()), "{m}");
     }

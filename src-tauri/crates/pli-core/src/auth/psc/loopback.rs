@@ -84,7 +84,11 @@ impl Loopback {
                 _ = tokio::time::sleep_until(deadline) => return Err(AuthError::Timeout),
                 a = self.listener.accept() => a,
             };
-            let Ok((stream, _)) = accepted else { continue };
+            let Ok((stream, _)) = accepted else {
+                // e.g. out of file descriptors: do not spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
             match tokio::time::timeout(PER_CONNECTION, handle(stream, state, issuer)).await {
                 Ok(Some(cb)) => return Ok(cb),
                 Ok(None) | Err(_) => continue,
