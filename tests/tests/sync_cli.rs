@@ -74,21 +74,45 @@ async fn cli_account_sync_search_audit_on_an_encrypted_cache() {
         token,
     };
 
+    let personal = hugo.personal_mailbox.clone().unwrap();
     pli.ok(&["account", "add", &urgences, "--kind", "ORG"]);
+    pli.ok(&["account", "add", &personal]);
     let list = pli.ok(&["account", "list", "--json"]);
-    assert!(list.contains(&urgences), "{list}");
+    assert!(
+        list.contains(&urgences) && list.contains(&personal),
+        "{list}"
+    );
 
-    let out = pli.ok(&["sync", "--once", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(report["ok"], true, "{out}");
-    assert_eq!(report["account"], urgences.as_str());
-    assert!(report["report"]["new"].as_u64().unwrap() > 0, "{out}");
+    // Both mailboxes in parallel, one JSON report each, progress events on stderr.
+    let out = pli.run(&["sync", "--once", "--json", "--progress"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let reports: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 2, "{stdout}");
+    for r in &reports {
+        assert_eq!(r["ok"], true, "{stdout}");
+        assert!(r["report"]["new"].as_u64().unwrap() > 0, "{stdout}");
+    }
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("\"event\":\"headers\"") && progress.contains("\"event\":\"bodies\""),
+        "{progress}"
+    );
+    let only = pli.ok(&["sync", "--once", "--json", "--account", &urgences]);
+    assert_eq!(only.lines().count(), 1, "{only}");
 
     // Accents ignored: "regulation" finds "SAMU 25 — Régulation".
     let hits: Vec<serde_json::Value> =
         serde_json::from_str(&pli.ok(&["search", "regulation", "--json"])).unwrap();
     assert!(!hits.is_empty());
-    assert!(hits.iter().all(|h| h["account"] == urgences.as_str()));
+    assert!(hits.iter().any(|h| h["account"] == urgences.as_str()));
     let dated: Vec<serde_json::Value> =
         serde_json::from_str(&pli.ok(&["search", "regulation", "--json", "--since", "2999-01-01"]))
             .unwrap();

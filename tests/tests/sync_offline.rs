@@ -231,3 +231,72 @@ async fn idle_brings_new_mail() {
         .unwrap();
     m.logout().await.ok();
 }
+
+/// A change made offline survives a UIDVALIDITY change: replay finds the message again by its
+/// Message-ID under its new UID.
+#[tokio::test]
+async fn pending_change_survives_a_uidvalidity_change() {
+    let cfg = sandbox_config();
+    let hugo = Client::new(cfg.clone(), "emergency", 1, None).await;
+    let tag = format!("{}", stamp());
+    let folder = format!("pli-uv-{tag}");
+    let mut m = master_session(&cfg, &hugo.mailbox).await;
+    m.create(&folder).await.unwrap();
+    m.append(&folder, None, None, mail(1, &tag)).await.unwrap();
+    let (_dir, store) = temp_store().await;
+    hugo.sync(&store).await;
+    let old: Vec<u32> = server_map(&mut m, &folder).await.keys().copied().collect();
+    assert!(store
+        .apply_local(&hugo.mailbox, &folder, old[0], LocalOp::Flag)
+        .await
+        .unwrap());
+
+    // The server rebuilds the folder: new UIDVALIDITY, the message now has UID 2.
+    m.close().await.ok();
+    m.delete(&folder).await.unwrap();
+    m.create(&folder).await.unwrap();
+    m.append(&folder, None, None, mail(7, &tag)).await.unwrap();
+    m.append(&folder, None, None, mail(1, &tag)).await.unwrap();
+
+    let r = hugo.sync(&store).await;
+    assert!(r.uidvalidity_resets.contains(&folder), "{r:?}");
+    assert!(store
+        .pending_operations(&hugo.mailbox)
+        .await
+        .unwrap()
+        .is_empty());
+    m.examine(&folder).await.unwrap();
+    let fetched: Vec<_> = m
+        .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    for f in &fetched {
+        let header = String::from_utf8_lossy(f.header().unwrap_or_default()).to_string();
+        let flagged = f
+            .flags()
+            .any(|x| matches!(x, async_imap::types::Flag::Flagged));
+        assert_eq!(
+            flagged,
+            header.contains(&format!("sync-{tag}-1@")),
+            "uid {:?}: {header}",
+            f.uid
+        );
+    }
+    let server = server_map(&mut m, &folder).await;
+    assert_eq!(local_map(&store, &hugo.mailbox, &folder).await, server);
+    let flagged_local = store
+        .search(&SearchFilter {
+            folder: Some(folder.clone()),
+            query: tag.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(flagged_local.len(), 2);
+    m.close().await.ok();
+    m.delete(&folder).await.unwrap();
+    m.logout().await.ok();
+}
