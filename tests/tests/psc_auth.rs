@@ -489,3 +489,170 @@ async fn eco_1_0_1_smtp_submission_authenticates_with_the_session() {
         Ok(ok) => panic!("revoked token accepted by submission: {ok}"),
     }
 }
+
+fn pli_binary() -> std::path::PathBuf {
+    // target/<profile>/deps/<test> → target/<profile>/pli (scripts/test builds pli-cli first).
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} missing: build it first (cargo build -p pli-cli)",
+        bin.display()
+    );
+    bin
+}
+
+fn sandbox_config_path() -> std::path::PathBuf {
+    std::env::var_os("PLI_SANDBOX_CONFIG")
+        .map(Into::into)
+        .unwrap_or_else(|| pli_e2e::repo_root().join("target/sandbox/pli.toml"))
+}
+
+fn pli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(pli_binary())
+        .arg("--config")
+        .arg(sandbox_config_path())
+        .args(args)
+        .env("PLI_LOG", "trace")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cli_login_ciba_whoami_logout_and_no_token_in_the_output() {
+    let _k = KEYRING.lock().await;
+    let cfg = sandbox_config();
+    let hugo = person(&cfg, "emergency");
+    let wrong_env = pli(&["login", "--env", "prod", "--ciba", "--login-hint", "x"]);
+    assert!(!wrong_env.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong_env.stderr).contains("vise l'environnement sandbox"),
+        "{}",
+        String::from_utf8_lossy(&wrong_env.stderr)
+    );
+
+    let login = pli(&[
+        "login",
+        "--env",
+        "sandbox",
+        "--ciba",
+        "--login-hint",
+        &hugo.national_id,
+        "--json",
+    ]);
+    let err = String::from_utf8_lossy(&login.stderr).to_string();
+    assert!(login.status.success(), "{err}");
+    assert!(err.contains("Validez la demande « Pli-"), "{err}");
+    let who: serde_json::Value = serde_json::from_slice(&login.stdout).unwrap();
+    assert_eq!(who["national_id"], hugo.national_id.as_str());
+    assert_eq!(who["client"], "ciba");
+
+    let account = psc::refresh_account(cfg.environment, &hugo.national_id);
+    let stored: serde_json::Value =
+        serde_json::from_str(&secrets::get(&account).expect("refresh token in the keyring"))
+            .unwrap();
+    let refresh_before = stored["refresh_token"].as_str().unwrap().to_owned();
+
+    let whoami = pli(&["whoami", "--json"]);
+    assert!(
+        whoami.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
+    let again: serde_json::Value = serde_json::from_slice(&whoami.stdout).unwrap();
+    assert_eq!(again["national_id"], hugo.national_id.as_str());
+    assert!(again["exercices"].as_array().is_some_and(|e| !e.is_empty()));
+
+    // Even at trace level, neither refresh token reaches the terminal.
+    let stored: serde_json::Value = serde_json::from_str(&secrets::get(&account).unwrap()).unwrap();
+    let refresh_after = stored["refresh_token"].as_str().unwrap().to_owned();
+    for out in [&login, &whoami] {
+        for t in [&refresh_before, &refresh_after] {
+            assert!(!String::from_utf8_lossy(&out.stdout).contains(t.as_str()));
+            assert!(!String::from_utf8_lossy(&out.stderr).contains(t.as_str()));
+        }
+    }
+
+    let logout = pli(&["logout", "--env", "sandbox"]);
+    assert!(
+        logout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logout.stderr)
+    );
+    assert!(matches!(
+        secrets::get(&account),
+        Err(secrets::SecretError::NotFound(_))
+    ));
+    let gone = pli(&["whoami"]);
+    assert_eq!(
+        gone.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("pli login"));
+}
+
+#[tokio::test]
+async fn cli_browser_login_prints_the_address_and_waits_for_the_loopback() {
+    use std::io::BufRead;
+    let _k = KEYRING.lock().await;
+    let cfg = sandbox_config();
+    let bruno = person(&cfg, "gp");
+    let mut child = std::process::Command::new(pli_binary())
+        .arg("--config")
+        .arg(sandbox_config_path())
+        .args([
+            "login",
+            "--env",
+            "sandbox",
+            "--no-browser",
+            "--timeout",
+            "30",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.starts_with("http") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(line);
+                }
+            }
+        }
+    });
+    let url = tokio::time::timeout(Duration::from_secs(10), rx)
+        .await
+        .expect("the login address is printed")
+        .expect("pli exited before printing the address");
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+    let nid = leak(bruno.national_id.clone());
+    let page = browse(&url, BrowserChoice::Approve(nid)).await.unwrap();
+    assert!(page.body.contains("revenir à Pli"), "{}", page.body);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success());
+    let who: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(who["national_id"], bruno.national_id.as_str());
+    assert_eq!(who["client"], "browser");
+    assert!(pli(&["logout"]).status.success());
+}
