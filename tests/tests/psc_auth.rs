@@ -209,6 +209,18 @@ async fn eco_1_2_7_refresh_renews_the_token_and_credentials_keep_coming() {
     let mailbox = anne.personal_mailbox.clone().unwrap();
     let (session, _) = browser_login(&cfg, BrowserChoice::Approve(leak(anne.national_id))).await;
     let session = session.unwrap();
+    // Renewal is scheduled a quarter of the lifetime (at most 30 s) before expiry: for PSC's
+    // 120 s tokens (the sandbox's default, PSC_ACCESS_TOKEN_TTL), at 90 s.
+    let ttl: u64 = std::env::var("PSC_ACCESS_TOKEN_TTL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let expected = Duration::from_secs(ttl - (ttl / 4).min(30));
+    let due = session.next_refresh_in().await;
+    assert!(
+        due <= expected && due + Duration::from_secs(10) > expected,
+        "{due:?} vs {expected:?}"
+    );
     let before = session.xoauth2(&mailbox).await.unwrap();
     let stored_before = stored_refresh(&session).unwrap();
     session.refresh().await.unwrap();
@@ -221,7 +233,19 @@ async fn eco_1_2_7_refresh_renews_the_token_and_credentials_keep_coming() {
     // A second refresh works with the rotated token (the old one would be refused).
     session.refresh().await.unwrap();
     imap_open(&cfg, &session, &mailbox).await.unwrap();
+    // The keep-alive loop stops when the user cancels it.
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    assert!(matches!(
+        session.keep_alive(&cancel).await,
+        AuthError::Cancelled
+    ));
     session.logout(None).await.unwrap();
+    // …and when the session has ended.
+    assert!(matches!(
+        session.keep_alive(&CancellationToken::new()).await,
+        AuthError::LoginRequired
+    ));
 }
 
 #[tokio::test]

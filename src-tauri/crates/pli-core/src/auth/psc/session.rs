@@ -294,6 +294,42 @@ impl PscSession {
         t.access.clone().ok_or(AuthError::LoginRequired)
     }
 
+    /// Time until the access token is due for renewal (zero when it is due now).
+    pub async fn next_refresh_in(&self) -> Duration {
+        let t = self.tokens.lock().await;
+        let remaining = t.expires_at.saturating_duration_since(Instant::now());
+        remaining.saturating_sub(refresh_margin(t.lifetime))
+    }
+
+    /// Keeps the session alive while Pli runs: renews the access token when due, so the
+    /// refresh token never lapses between two mail connections (ECO.1.2.7). Stops when
+    /// cancelled, when the session ends (returns [`AuthError::LoginRequired`]) or locks
+    /// ([`AuthError::Locked`]: a locked session is left to expire). A failed renewal is retried
+    /// after 10 s (PSC unreachable, ECO.1.2.3).
+    pub async fn keep_alive(&self, cancel: &tokio_util::sync::CancellationToken) -> AuthError {
+        let mut wait = self.next_refresh_in().await;
+        loop {
+            if self.tokens.lock().await.ended {
+                return AuthError::LoginRequired;
+            }
+            if self.lock.as_ref().is_some_and(|l| l.is_locked()) {
+                return AuthError::Locked;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return AuthError::Cancelled,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = match self.refresh().await {
+                Ok(()) => self.next_refresh_in().await,
+                Err(AuthError::LoginRequired) => return AuthError::LoginRequired,
+                Err(e) => {
+                    tracing::warn!(error = %e, "PSC keep-alive: renewal failed, retrying");
+                    Duration::from_secs(10)
+                }
+            };
+        }
+    }
+
     /// Renews the access token now (also rotates the refresh token when the provider does).
     pub async fn refresh(&self) -> Result<(), AuthError> {
         let mut t = self.tokens.lock().await;
