@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod imap;
+pub mod mssante;
 pub mod secrets;
 pub mod smtp;
 pub mod store;

@@ -7,6 +7,8 @@ use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use crate::auth::Xoauth2;
 use crate::config::{OperatorConfig, Security};
 
+pub mod outbox;
+
 /// A submission transport bound to one mailbox's credentials.
 pub type SmtpTransport = AsyncSmtpTransport<Tokio1Executor>;
 
@@ -24,6 +26,27 @@ pub enum SmtpError {
 /// Builds a transport that upgrades with STARTTLS (or uses implicit TLS), trusts only the
 /// configured anchors, checks the host name, and authenticates with XOAUTH2 only.
 pub fn transport(operator: &OperatorConfig, creds: &Xoauth2) -> Result<SmtpTransport, SmtpError> {
+    let server = &operator.smtp;
+    let params = tls_parameters(operator)?;
+    let tls = match server.security {
+        Security::Starttls => Tls::Required(params),
+        Security::Tls => Tls::Wrapper(params),
+    };
+    let host = server.connect_addr.as_deref().unwrap_or(&server.host);
+    Ok(SmtpTransport::builder_dangerous(host)
+        .port(server.port)
+        .tls(tls)
+        .credentials(SmtpCredentials::new(
+            creds.user().to_owned(),
+            creds.token().expose().to_owned(),
+        ))
+        .authentication(vec![Mechanism::Xoauth2])
+        .build())
+}
+
+/// TLS parameters trusting only the configured anchors, with host-name checks (shared by the
+/// transport and the outbox drain's connection).
+pub fn tls_parameters(operator: &OperatorConfig) -> Result<TlsParameters, SmtpError> {
     let server = &operator.smtp;
     let pem = std::fs::read(&operator.trust_anchors)
         .map_err(|e| SmtpError::Anchors(format!("{}: {e}", operator.trust_anchors.display())))?;
@@ -44,21 +67,7 @@ pub fn transport(operator: &OperatorConfig, creds: &Xoauth2) -> Result<SmtpTrans
             operator.trust_anchors.display()
         )));
     }
-    let params = params.build_rustls()?;
-    let tls = match server.security {
-        Security::Starttls => Tls::Required(params),
-        Security::Tls => Tls::Wrapper(params),
-    };
-    let host = server.connect_addr.as_deref().unwrap_or(&server.host);
-    Ok(SmtpTransport::builder_dangerous(host)
-        .port(server.port)
-        .tls(tls)
-        .credentials(SmtpCredentials::new(
-            creds.user().to_owned(),
-            creds.token().expose().to_owned(),
-        ))
-        .authentication(vec![Mechanism::Xoauth2])
-        .build())
+    Ok(params.build_rustls()?)
 }
 
 /// True when a send failed because the server refused the XOAUTH2 credentials.

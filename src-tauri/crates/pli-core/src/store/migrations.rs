@@ -6,7 +6,10 @@ use sqlx::SqlitePool;
 use super::StoreError;
 
 /// The migrations, in order: (version, SQL).
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("sql/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("sql/0001_initial.sql")),
+    (2, include_str!("sql/0002_outbox_sending.sql")),
+];
 
 /// The latest schema version this build knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

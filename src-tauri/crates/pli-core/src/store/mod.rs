@@ -12,6 +12,7 @@ mod journal;
 mod key;
 mod messages;
 mod migrations;
+mod outbox;
 mod search;
 
 pub use audit::{format_time, parse_date, AuditEntry};
@@ -19,6 +20,7 @@ pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use outbox::{NewOutgoing, OutboxRow};
 pub use search::{SearchFilter, SearchHit};
 
 use std::path::{Path, PathBuf};

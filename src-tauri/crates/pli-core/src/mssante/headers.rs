@@ -1,0 +1,389 @@
+//! Composing an outgoing MSSanté message: RFC 5322 headers (Message-ID, In-Reply-To/References,
+//! a meaningful display name, Reply-To), UTF-8 `text/plain` body, `X-MSS-NIL` on every mail,
+//! `X-MSS-CODECDA`/`X-MSS-INS` and the `XDM/1.0/DDM+…` subject with an `IHE_XDM.ZIP` and the
+//! N1 PDF for health documents, `X-MSS-MES: FIN` to end an exchange with a patient, and the
+//! read-receipt request (Ref#2 ECO.2.1.x, ECO.2.2.x, ECO.2.3.1, ECO.2.4.x).
+
+use std::hash::{BuildHasher, Hasher};
+
+use mail_builder::headers::address::Address;
+use mail_builder::headers::raw::Raw;
+use mail_builder::MessageBuilder;
+use pli_cda::model::Document;
+
+use super::ins::{patient_ins_of, InsNumber};
+use super::xdm::{self, CdaFile, Sender, XdmBuildError};
+
+/// Total size limit of a message to a patient (Mon espace santé), in bytes.
+pub const PATIENT_SIZE_LIMIT: usize = 25 * 1024 * 1024;
+
+/// Why a message cannot be composed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// Health-document packaging refused.
+    #[error(transparent)]
+    Xdm(#[from] XdmBuildError),
+    /// No recipient.
+    #[error("aucun destinataire : indiquez au moins une adresse (--to)")]
+    NoRecipient,
+    /// An address is not a plain `local@domain`.
+    #[error("adresse invalide : « {0} »")]
+    BadAddress(String),
+    /// A patient address that does not carry a valid INS.
+    #[error(
+        "« {0} » n'est pas une adresse patient valide : l'adresse d'un patient se construit à \
+         partir de son INS qualifié (--patient-ins), jamais à la main"
+    )]
+    BadPatientAddress(String),
+    /// The documents concern another patient than the patient recipient.
+    #[error(
+        "les documents concernent le patient INS {documents}, mais le message est adressé au \
+         patient INS {recipient}"
+    )]
+    PatientMismatch {
+        /// INS in the documents.
+        documents: String,
+        /// INS of the recipient.
+        recipient: String,
+    },
+    /// Too large for Mon espace santé.
+    #[error(
+        "message de {size} octets : Mon espace santé refuse les messages de plus de 25 Mo \
+         ({limit} octets) ; retirez des pièces jointes"
+    )]
+    TooLargeForPatient {
+        /// Message size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// End of exchange without a patient recipient.
+    #[error("la fin d'échange (X-MSS-MES: FIN) ne s'adresse qu'à un patient (--patient-ins)")]
+    EndWithoutPatient,
+    /// Serialisation failed.
+    #[error("composition du message : {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An ordinary attachment.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}
+
+/// What the user asked to send.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// Sender address (the mailbox).
+    pub from: String,
+    /// Sender display name (ECO.2.2.7).
+    pub from_name: String,
+    /// To.
+    pub to: Vec<String>,
+    /// Cc.
+    pub cc: Vec<String>,
+    /// Subject (replaced by the XDM subject when CDA documents are attached).
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Reply-To (ECO.2.2.5).
+    pub reply_to: Option<String>,
+    /// Message-ID of the message replied to (ECO.2.2.2).
+    pub in_reply_to: Option<String>,
+    /// References of the message replied to (ids without brackets).
+    pub references: Vec<String>,
+    /// CDA documents (one patient).
+    pub documents: Vec<CdaFile>,
+    /// Ordinary attachments.
+    pub attachments: Vec<Attachment>,
+    /// `X-MSS-MES: FIN` (ECO.2.2.8).
+    pub end_exchange: bool,
+    /// Ask for a read receipt (Disposition-Notification-To) and a DSN.
+    pub receipt: bool,
+}
+
+/// A composed message, ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// Message-ID without brackets.
+    pub message_id: String,
+    /// Exact bytes submitted and appended to Sent.
+    pub raw: Vec<u8>,
+    /// Envelope recipients (To + Cc).
+    pub recipients: Vec<String>,
+    /// INS of the patient recipients.
+    pub patients: Vec<InsNumber>,
+    /// Subject actually used.
+    pub subject: String,
+}
+
+/// A new Message-ID `<time>.<random>.pli@<domain of from>` (without brackets).
+pub fn new_message_id(from: &str) -> String {
+    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("pli.local");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    let r1 = h.finish();
+    h.write_u64(r1);
+    let r2 = h.finish();
+    format!("{nanos:x}.{r1:016x}{r2:016x}.pli@{domain}")
+}
+
+fn plain_address(a: &str) -> Result<String, ComposeError> {
+    let a = a.trim();
+    let ok = a.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty()
+            && d.contains('.')
+            && !a.contains(|c: char| c.is_whitespace() || "<>,;\"".contains(c))
+    });
+    if ok {
+        Ok(a.to_owned())
+    } else {
+        Err(ComposeError::BadAddress(a.to_owned()))
+    }
+}
+
+/// `DD/MM/YYYY` from `YYYYMMDD`.
+fn french_date(d: &str) -> String {
+    format!("{}/{}/{}", &d[6..8], &d[4..6], &d[..4])
+}
+
+/// `XDM/1.0/DDM+<libellé> <NOM> <prénom> <date de naissance>` (ECO.2.1.3).
+pub fn xdm_subject(doc: &Document, patient: &xdm::PackagePatient) -> String {
+    let label = doc
+        .type_code
+        .as_ref()
+        .and_then(|c| c.display.clone())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| doc.title.clone());
+    let mut s = format!(
+        "XDM/1.0/DDM+{} {} {}",
+        label.trim(),
+        patient.family,
+        patient.given
+    );
+    if let Some(b) = &patient.birth_date {
+        s.push(' ');
+        s.push_str(&french_date(b));
+    }
+    s
+}
+
+fn file_part(s: &str) -> String {
+    let folded: String = unicode_normalization::UnicodeNormalization::nfd(s)
+        .filter(|c| c.is_ascii())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    folded
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// `<date acte>_<type document>_<NOM>_<prénom>_<n° dossier>.pdf` (ECO.2.1.6); the dossier
+/// number (encounter id) is left out when the document has none, as in the ANS example.
+pub fn pdf_name(doc: &Document, patient: &xdm::PackagePatient) -> String {
+    let act = doc
+        .service_events
+        .iter()
+        .find_map(|e| e.period.low.as_ref())
+        .or(doc.effective_time.as_ref())
+        .map(|t| t.raw.chars().take(8).collect::<String>())
+        .unwrap_or_default();
+    let kind = doc
+        .type_code
+        .as_ref()
+        .and_then(|c| c.display.clone())
+        .unwrap_or_else(|| doc.title.clone());
+    let dossier = doc
+        .encounter
+        .as_ref()
+        .and_then(|e| e.ids.iter().find_map(|i| i.extension.clone()));
+    let mut parts = vec![
+        act,
+        file_part(&kind),
+        file_part(&patient.family),
+        file_part(&patient.given),
+    ];
+    if let Some(d) = dossier {
+        parts.push(file_part(&d));
+    }
+    let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    format!("{}.pdf", parts.join("_"))
+}
+
+/// A `2.25.<decimal>` OID (UUID-derived form) unique to this message.
+fn submission_oid(message_id: &str) -> String {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(message_id.as_bytes());
+    let a = h.finish();
+    h.write_u64(a);
+    let b = h.finish();
+    format!("2.25.{}", (u128::from(a) << 64) | u128::from(b))
+}
+
+/// XDS DTM of now (UTC).
+fn dtm_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+/// Composes `draft`: validates addresses and patients, builds the XDM archive and the headers.
+pub fn compose(
+    draft: &Draft,
+    product_reference: &str,
+    patient_domain: &str,
+) -> Result<Composed, ComposeError> {
+    let from = plain_address(&draft.from)?;
+    let to: Vec<String> = draft
+        .to
+        .iter()
+        .map(|a| plain_address(a))
+        .collect::<Result<_, _>>()?;
+    let cc: Vec<String> = draft
+        .cc
+        .iter()
+        .map(|a| plain_address(a))
+        .collect::<Result<_, _>>()?;
+    let recipients: Vec<String> = to.iter().chain(cc.iter()).cloned().collect();
+    if recipients.is_empty() {
+        return Err(ComposeError::NoRecipient);
+    }
+    let mut patients = Vec::new();
+    for r in &recipients {
+        let domain = r.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+        if domain.eq_ignore_ascii_case(patient_domain) {
+            let ins = patient_ins_of(r, patient_domain)
+                .ok_or_else(|| ComposeError::BadPatientAddress(r.clone()))?;
+            patients.push(ins);
+        }
+    }
+    if draft.end_exchange && patients.is_empty() {
+        return Err(ComposeError::EndWithoutPatient);
+    }
+    let message_id = new_message_id(&from);
+    let mut subject = draft.subject.clone();
+    let mut builder = MessageBuilder::new()
+        .from(Address::new_address(
+            Some(draft.from_name.clone()),
+            from.clone(),
+        ))
+        .message_id(message_id.clone())
+        .header("X-MSS-NIL", Raw::new(product_reference.to_owned()));
+    if !to.is_empty() {
+        builder = builder.to(to
+            .iter()
+            .map(|a| Address::new_address(None::<String>, a.clone()))
+            .collect::<Vec<_>>());
+    }
+    if !cc.is_empty() {
+        builder = builder.cc(cc
+            .iter()
+            .map(|a| Address::new_address(None::<String>, a.clone()))
+            .collect::<Vec<_>>());
+    }
+    if let Some(r) = &draft.reply_to {
+        builder = builder.reply_to(Address::new_address(None::<String>, plain_address(r)?));
+    }
+    if let Some(parent) = &draft.in_reply_to {
+        builder = builder.in_reply_to(parent.clone());
+        let mut refs = draft.references.clone();
+        if !refs.contains(parent) {
+            refs.push(parent.clone());
+        }
+        builder = builder.references(refs);
+    }
+    if draft.end_exchange {
+        builder = builder.header("X-MSS-MES", Raw::new("FIN"));
+    }
+    if draft.receipt {
+        builder = builder.header("Disposition-Notification-To", Raw::new(format!("<{from}>")));
+    }
+    let mut parts_after: Vec<(String, String, Vec<u8>)> = Vec::new();
+    if !draft.documents.is_empty() {
+        let sender = Sender {
+            product_reference: product_reference.to_owned(),
+            address: from.clone(),
+            display_name: draft.from_name.clone(),
+            recipients: recipients.clone(),
+        };
+        let submission = submission_oid(&message_id);
+        let archive = xdm::build(&draft.documents, &sender, &submission, &dtm_now())?;
+        if let Some((ins, _, _)) = &archive.patient.ins {
+            for p in &patients {
+                if p != ins {
+                    return Err(ComposeError::PatientMismatch {
+                        documents: ins.to_string(),
+                        recipient: p.to_string(),
+                    });
+                }
+            }
+        }
+        subject = xdm_subject(&draft.documents[0].document, &archive.patient);
+        // ECO.2.4.1: one header, comma-separated values (decision 0014).
+        builder = builder
+            .header("X-MSS-CODECDA", Raw::new(archive.codes.join(",")))
+            .header(
+                "X-MSS-INS",
+                Raw::new(if archive.patient.qualified { "O" } else { "N" }),
+            );
+        parts_after.push((
+            "application/zip".into(),
+            "IHE_XDM.ZIP".into(),
+            archive.zip.clone(),
+        ));
+        for f in &draft.documents {
+            // N1: the embedded PDF, identical (ECO.2.1.5). N3 PDF rendition: not yet.
+            if let (Some(m), Some(_)) = (f.document.non_xml_body(), f.document.pdf()) {
+                if m.sniffed_type == "application/pdf" {
+                    parts_after.push((
+                        "application/pdf".into(),
+                        pdf_name(&f.document, &archive.patient),
+                        m.bytes.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    for a in &draft.attachments {
+        parts_after.push((a.content_type.clone(), a.name.clone(), a.bytes.clone()));
+    }
+    builder = builder
+        .subject(subject.clone())
+        .text_body(draft.body.clone());
+    for (ct, name, bytes) in parts_after {
+        builder = builder.attachment(ct, name, bytes);
+    }
+    let raw = builder.write_to_vec()?;
+    if !patients.is_empty() && raw.len() > PATIENT_SIZE_LIMIT {
+        return Err(ComposeError::TooLargeForPatient {
+            size: raw.len(),
+            limit: PATIENT_SIZE_LIMIT,
+        });
+    }
+    Ok(Composed {
+        message_id,
+        raw,
+        recipients,
+        patients,
+        subject,
+    })
+}
