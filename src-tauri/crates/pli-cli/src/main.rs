@@ -13,8 +13,10 @@ mod annuaire;
 mod audit;
 mod cda;
 mod config_cmd;
+mod end_exchange;
 mod login;
 mod search;
+mod send;
 mod sync;
 
 /// Pli — messagerie sécurisée de santé (MSSanté) / secure health mail client.
@@ -55,6 +57,10 @@ enum Command {
     Whoami(login::WhoamiArgs),
     /// Log out: revoke the PSC tokens and clear the keyring.
     Logout(login::LogoutArgs),
+    /// Send a message with the MSSanté rules (outbox, XOAUTH2 SMTP, IHE XDM for CDA documents).
+    Send(send::SendArgs),
+    /// End the exchange with a patient: one message with `X-MSS-MES: FIN`, recorded locally.
+    EndExchange(end_exchange::EndExchangeArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +80,8 @@ fn main() -> ExitCode {
         Command::Login(args) => login::login(cli.config.as_deref(), args),
         Command::Whoami(args) => login::whoami(cli.config.as_deref(), args),
         Command::Logout(args) => login::logout(cli.config.as_deref(), args),
+        Command::Send(args) => send::run(cli.config.as_deref(), args),
+        Command::EndExchange(args) => end_exchange::run(cli.config.as_deref(), args),
     };
     match result {
         Ok(code) => code,
