@@ -618,3 +618,92 @@ async fn eco_1_0_1_interrupted_attempt_already_in_sent_is_not_sent_again() {
         "not sent again"
     );
 }
+
+#[tokio::test]
+async fn eco_1_0_1_larger_than_the_server_size_is_a_permanent_failure_kept_in_the_outbox() {
+    // The sandbox's submission server announces SIZE 26214400 (26213376 after AUTH); 20 MB of
+    // binary is ~27 MB once encoded in base64.
+    let s = sender("practitioner").await;
+    let gp = person(&s.cfg, "gp").personal_mailbox.unwrap();
+    let mut d = s.draft(&gp, &format!("too large {}", stamp()));
+    d.attachments = vec![mssante::Attachment {
+        name: "big.bin".into(),
+        content_type: "application/octet-stream".into(),
+        bytes: vec![0x5a; 20 * 1024 * 1024],
+    }];
+    let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
+    assert!(c.raw.len() > 26_214_400);
+    s.enqueue(&c, false, &[]).await;
+    let out = s
+        .drain(s.cfg.operator.clone())
+        .drain_account(&s.from, false)
+        .await
+        .unwrap();
+    match out.as_slice() {
+        [Outcome::Failed { error, .. }] => {
+            assert!(
+                error.contains("trop volumineux")
+                    && error.contains("le serveur accepte au plus 262"),
+                "{error}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let rows = s.store.outbox_rows(&s.from).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "failed");
+    // Failed rows are not retried by later drains.
+    assert!(s
+        .drain(s.cfg.operator.clone())
+        .drain_account(&s.from, true)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Towards a patient, the 25 MB limit is checked before anything is queued.
+    let mut p = s.draft("279035121518989@patient.mssante.fr", "trop gros");
+    p.attachments = d.attachments.clone();
+    assert!(matches!(
+        mssante::compose(&p, &s.cfg.product_reference, &s.cfg.operator.patient_domain),
+        Err(mssante::ComposeError::TooLargeForPatient { .. })
+    ));
+}
+
+#[tokio::test]
+async fn eco_1_0_1_submitted_row_after_a_crash_only_gets_its_copy_to_sent() {
+    // A crash after the server accepted DATA but before the copy to Sent: the row is
+    // `submitted`; the next drain must append it to Sent and must not submit it again.
+    let s = sender("practitioner").await;
+    let gp = person(&s.cfg, "gp").personal_mailbox.unwrap();
+    let d = s.draft(&gp, &format!("crash before Sent {}", stamp()));
+    let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
+    s.enqueue(&c, false, &[]).await;
+    let id = s.store.outbox_rows(&s.from).await.unwrap()[0].id;
+    s.store.outbox_mark_sending(id).await.unwrap();
+    s.store.outbox_mark_submitted(id, None).await.unwrap();
+    let out = s
+        .drain(s.cfg.operator.clone())
+        .drain_account(&s.from, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![Outcome::Delivered {
+            message_id: c.message_id.clone(),
+            refused: vec![],
+            sent_copy: true
+        }]
+    );
+    assert!(s.store.outbox_rows(&s.from).await.unwrap().is_empty());
+    let mut sent = master(&s.cfg, &s.from).await;
+    assert_eq!(
+        find(&mut sent, "Sent", &c.message_id).await,
+        vec![c.raw.clone()]
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut inbox = master(&s.cfg, &gp).await;
+    assert!(
+        find(&mut inbox, "INBOX", &c.message_id).await.is_empty(),
+        "not submitted by the drain"
+    );
+}
