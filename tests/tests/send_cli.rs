@@ -176,3 +176,80 @@ async fn eco_2_2_8_cli_send_with_a_cda_and_end_exchange_with_a_patient() {
     let m = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(m.header_raw("X-MSS-MES").map(str::trim), Some("FIN"));
 }
+
+#[tokio::test]
+async fn eco_1_2_1_cli_send_uses_the_psc_session_from_the_keyring_without_a_token() {
+    let mut cfg = sandbox_config();
+    let dir = tempfile::tempdir().unwrap();
+    cfg.data_dir = Some(dir.path().join("data"));
+    let config = dir.path().join("pli.toml");
+    std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
+    let body = dir.path().join("body.txt");
+    std::fs::write(&body, "Bonjour.\n").unwrap();
+    let profile = format!("e2e-send-psc-{}", stamp());
+    let run = |args: &[&str]| -> Output {
+        Command::new(pli_binary())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("PLI_PROFILE", &profile)
+            .env_remove("PLI_ACCESS_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let anne = person(&cfg, "practitioner");
+    let login = run(&[
+        "login",
+        "--env",
+        "sandbox",
+        "--ciba",
+        "--login-hint",
+        &anne.national_id,
+    ]);
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let gp = person(&cfg, "gp").personal_mailbox.unwrap();
+    let subject = format!("via the keyring session {}", stamp());
+    let out = run(&[
+        "send",
+        "--to",
+        &gp,
+        "--subject",
+        &subject,
+        "--body",
+        body.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["outcome"]["outcome"], "delivered", "{v}");
+    let mid = v["message_id"].as_str().unwrap().to_owned();
+    let sb = cfg.sandbox.clone().unwrap();
+    let master = format!("{gp}*{}", sb.master_user.as_deref().unwrap());
+    let mut s = imap_login(&cfg, &master, sb.master_password.as_deref().unwrap()).await;
+    let raw = wait_for(&mut s, &mid).await;
+    let m = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(m.subject(), Some(subject.as_str()));
+    // After logout the CLI refuses clearly instead of sending without credentials.
+    let logout = run(&["logout"]);
+    assert!(logout.status.success());
+    let out = run(&[
+        "send",
+        "--to",
+        &gp,
+        "--subject",
+        "x",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pli login"), "{err}");
+}
