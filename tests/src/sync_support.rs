@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures::TryStreamExt;
 use pli_core::auth::{AccessToken, StaticToken};
 use pli_core::config::Config;
-use pli_core::imap::sync::{AccountSync, SyncOptions, SyncReport};
+use pli_core::imap::sync::{AccountSync, SyncError, SyncOptions, SyncReport};
 use pli_core::imap::{self, ImapSession};
 use pli_core::store::{CacheKey, Store, DB_FILE};
 
@@ -127,15 +127,32 @@ impl Client {
     }
 
     /// Replays the offline journal, then syncs everything into `store` (one connection).
+    ///
+    /// Tests share mailboxes and delete their folders while others sync: Dovecot then drops a
+    /// connection that has such a folder selected. Like the app's watch loop, this reconnects
+    /// and syncs again (three attempts).
     pub async fn sync(&self, store: &Store) -> SyncReport {
-        let mut s = self.session().await;
-        pli_core::imap::journal::replay(&mut s, store, &self.mailbox)
-            .await
-            .unwrap();
-        let sync = AccountSync::new(store, &self.mailbox, "ORG", SyncOptions::default())
-            .await
-            .unwrap();
-        let r = sync.run(&mut s, &|_| {}).await.unwrap();
+        let mut last = None;
+        for _ in 0..3 {
+            match self.try_sync(store).await {
+                Ok(r) => return r,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("sync failed three times: {last:?}");
+    }
+
+    async fn try_sync(&self, store: &Store) -> Result<SyncReport, SyncError> {
+        let mut s = imap::connect(
+            &self.cfg.operator.imap,
+            tls(&self.cfg),
+            &self.creds,
+            &self.mailbox,
+        )
+        .await?;
+        pli_core::imap::journal::replay(&mut s, store, &self.mailbox).await?;
+        let sync = AccountSync::new(store, &self.mailbox, "ORG", SyncOptions::default()).await?;
+        let r = sync.run(&mut s, &|_| {}).await;
         s.logout().await.ok();
         r
     }

@@ -105,6 +105,8 @@ pub struct SyncReport {
     pub expunged: u64,
     /// Bodies stored.
     pub bodies: usize,
+    /// Folders the server refused during this sync (e.g. deleted since LIST), left as cached.
+    pub skipped_folders: Vec<String>,
     /// Folders whose UIDVALIDITY changed (their cache was rebuilt).
     pub uidvalidity_resets: Vec<String>,
     /// CONDSTORE was used.
@@ -251,9 +253,19 @@ impl<'a> AccountSync<'a> {
         }
         self.store.retain_folders(self.account_id, &seen).await?;
         for (folder_id, name) in self.store.folders(self.account_id).await? {
-            self.sync_folder(session, folder_id, &name, server, &mut report, progress)
-                .await?;
-            report.folders += 1;
+            match self
+                .sync_folder(session, folder_id, &name, server, &mut report, progress)
+                .await
+            {
+                Ok(()) => report.folders += 1,
+                // The server refused a command on this folder (typically: deleted by another
+                // client since LIST). What is cached stays; the next LIST drops the folder.
+                Err(SyncError::Imap(ImapError::Protocol(async_imap::error::Error::No(why)))) => {
+                    tracing::warn!(folder = %name, %why, "folder skipped");
+                    report.skipped_folders.push(name);
+                }
+                Err(e) => return Err(e),
+            }
         }
         self.store
             .audit(
