@@ -202,6 +202,15 @@ async fn eco_2_1_1_cda_documents_travel_as_ihe_xdm_with_mssante_headers_and_sent
         s.store.outbox_rows(&s.from).await.unwrap().is_empty(),
         "row cleared"
     );
+    // ECO.4.1.1: the attempt is in the audit log, with the envelope and no content.
+    let audit = s.store.audit_entries(None).await.unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "send")
+        .expect("audit entry");
+    assert!(entry.request.contains(&c.message_id) && entry.request.contains(&gp));
+    assert_eq!(entry.outcome, "envoyé");
+    assert!(!entry.request.contains(&s.token));
 
     // The recipient's INBOX.
     let mut inbox = master(&s.cfg, &gp).await;

@@ -163,9 +163,40 @@ impl Drain {
     ) -> Result<Vec<Outcome>, DrainError> {
         let mut out = Vec::new();
         for row in self.store.outbox_due(account, ignore_schedule).await? {
-            out.push(self.process(&row).await?);
+            let outcome = self.process(&row).await?;
+            self.audit(&row, &outcome).await?;
+            out.push(outcome);
         }
         Ok(out)
+    }
+
+    /// One audit entry per attempt (ECO.4.1.1/4.1.2): the engine acted, on which mailbox, with
+    /// the SMTP envelope (no content, no token), and the outcome.
+    async fn audit(&self, row: &OutboxRow, outcome: &Outcome) -> Result<(), StoreError> {
+        let request = format!(
+            "SMTP MAIL FROM:<{}> RCPT TO:<{}> Message-ID:<{}> ({} octets)",
+            row.envelope_from,
+            row.recipients.join(">,<"),
+            row.message_id,
+            row.raw.len()
+        );
+        let result = match outcome {
+            Outcome::Delivered { refused, .. } if refused.is_empty() => "envoyé".to_owned(),
+            Outcome::Delivered { refused, .. } => format!(
+                "envoyé ; refusé pour {}",
+                refused
+                    .iter()
+                    .map(|(a, _)| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Outcome::AlreadySent { .. } => "déjà dans Envoyés : non renvoyé".to_owned(),
+            Outcome::Retry { error, .. } => format!("nouvel essai prévu : {error}"),
+            Outcome::Failed { error, .. } => format!("échec définitif : {error}"),
+        };
+        self.store
+            .audit("pli", Some(&row.account), "send", &request, &result)
+            .await
     }
 
     async fn process(&self, row: &OutboxRow) -> Result<Outcome, DrainError> {
