@@ -716,3 +716,93 @@ async fn eco_1_0_1_submitted_row_after_a_crash_only_gets_its_copy_to_sent() {
         "not submitted by the drain"
     );
 }
+
+#[tokio::test]
+async fn eco_1_0_1_drain_task_retries_after_back_off_and_delivers_once() {
+    // The drain task (not a manual retry): the first attempt is cut mid-DATA, the task waits
+    // for the back-off and tries again on its own through the same relay, which no longer cuts.
+    let s = sender("practitioner").await;
+    let gp = person(&s.cfg, "gp").personal_mailbox.unwrap();
+    let mut d = s.draft(&gp, &format!("drain task retry {}", stamp()));
+    d.attachments = vec![mssante::Attachment {
+        name: "scan.bin".into(),
+        content_type: "application/octet-stream".into(),
+        bytes: (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect(),
+    }];
+    let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
+    let limit = Arc::new(AtomicU64::new(150_000));
+    let port = cutting_relay(("127.0.0.1", s.cfg.operator.smtp.port), limit.clone()).await;
+    let mut relayed = s.cfg.operator.clone();
+    relayed.smtp.port = port;
+    relayed.smtp.connect_addr = Some("127.0.0.1".into());
+    let mut drain = s.drain(relayed);
+    drain.backoff = Backoff {
+        base_secs: 2,
+        max_secs: 2,
+    };
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let cancel = pli_core::auth::psc::CancellationToken::new();
+    let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let task = {
+        let (drain, from, wake, cancel, outcomes) = (
+            drain.clone(),
+            s.from.clone(),
+            wake.clone(),
+            cancel.clone(),
+            outcomes.clone(),
+        );
+        tokio::spawn(async move {
+            drain
+                .run(&from, wake, cancel, Duration::from_secs(30), |o| {
+                    outcomes.lock().unwrap().push(o.clone())
+                })
+                .await
+        })
+    };
+    // Queue, then wake the task (what the app does after the user's action).
+    s.enqueue(&c, false, &[]).await;
+    wake.notify_one();
+    // First attempt cut: the row goes back to pending with one attempt.
+    for _ in 0..100 {
+        if outcomes.lock().unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        matches!(outcomes.lock().unwrap().as_slice(), [Outcome::Retry { .. }]),
+        "{:?}",
+        outcomes.lock().unwrap()
+    );
+    limit.store(u64::MAX, Ordering::SeqCst);
+    for _ in 0..100 {
+        if outcomes.lock().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    task.await.unwrap().unwrap();
+    let got = outcomes.lock().unwrap().clone();
+    assert!(
+        matches!(
+            got.as_slice(),
+            [
+                Outcome::Retry {
+                    retry_in_secs: 2,
+                    ..
+                },
+                Outcome::Delivered {
+                    sent_copy: true,
+                    ..
+                }
+            ]
+        ),
+        "{got:?}"
+    );
+    assert!(s.store.outbox_rows(&s.from).await.unwrap().is_empty());
+    let mut inbox = master(&s.cfg, &gp).await;
+    wait_for(&mut inbox, "INBOX", &c.message_id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(find(&mut inbox, "INBOX", &c.message_id).await.len(), 1);
+}

@@ -170,6 +170,36 @@ impl Drain {
         Ok(out)
     }
 
+    /// The drain task of `account`: drains at once, then whenever the earliest queued row is
+    /// due (back-off), when `wake` is notified (a message was queued), and at least every
+    /// `idle`; ends when `cancel` fires. Per-message outcomes go to `on_outcome`.
+    pub async fn run(
+        &self,
+        account: &str,
+        wake: Arc<tokio::sync::Notify>,
+        cancel: tokio_util::sync::CancellationToken,
+        idle: Duration,
+        on_outcome: impl Fn(&Outcome) + Send + Sync,
+    ) -> Result<(), DrainError> {
+        loop {
+            for o in self.drain_account(account, false).await? {
+                on_outcome(&o);
+            }
+            let wait = match self.store.outbox_next_due(account).await? {
+                Some(at) => {
+                    let secs = (at - crate::store::now()).max(0) as u64;
+                    Duration::from_secs(secs).min(idle)
+                }
+                None => idle,
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(200))) => {}
+            }
+        }
+    }
+
     /// One audit entry per attempt (ECO.4.1.1/4.1.2): the engine acted, on which mailbox, with
     /// the SMTP envelope (no content, no token), and the outcome.
     async fn audit(&self, row: &OutboxRow, outcome: &Outcome) -> Result<(), StoreError> {

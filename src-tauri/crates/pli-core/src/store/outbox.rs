@@ -155,6 +155,17 @@ impl Store {
         Ok(rows.into_iter().map(row).collect())
     }
 
+    /// When the next pending row of `account` is due (Unix time), if any.
+    pub async fn outbox_next_due(&self, account: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(o.next_attempt_at) FROM outbox o JOIN accounts a ON a.id = o.account_id
+             WHERE a.address = ?1 AND o.state IN ('pending', 'sending', 'submitted')",
+        )
+        .bind(account)
+        .fetch_one(self.reader())
+        .await?)
+    }
+
     /// Every row of `account` (any state), oldest first.
     pub async fn outbox_rows(&self, account: &str) -> Result<Vec<OutboxRow>, StoreError> {
         let rows: Vec<Row> =
