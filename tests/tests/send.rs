@@ -338,3 +338,77 @@ async fn eco_2_4_3_refused_recipient_is_reported_per_recipient_and_others_get_it
         Some(s.cfg.product_reference.clone())
     );
 }
+
+#[tokio::test]
+async fn eco_3_1_6_read_receipt_requested_answered_with_an_mdn_and_matched_by_the_sender() {
+    use pli_core::mssante::receipts::{build_mdn, mdn_request, parse_report, ReportKind};
+    let anne = sender("practitioner").await;
+    let bruno = sender("gp").await;
+    let mut d = anne.draft(&bruno.from, &format!("merci d'accuser lecture {}", stamp()));
+    d.receipt = true;
+    let c = mssante::compose(
+        &d,
+        &anne.cfg.product_reference,
+        &anne.cfg.operator.patient_domain,
+    )
+    .unwrap();
+    anne.enqueue(&c, true, &[]).await;
+    let out = anne
+        .drain(anne.cfg.operator.clone())
+        .drain_account(&anne.from, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out.as_slice(), [Outcome::Delivered { .. }]),
+        "{out:?}"
+    );
+
+    // Bruno's client sees the request and, with his agreement, answers with an MDN.
+    let mut inbox = master(&bruno.cfg, &bruno.from).await;
+    let received = wait_for(&mut inbox, "INBOX", &c.message_id).await;
+    let req = mdn_request(&received[0]).expect("read receipt requested");
+    assert_eq!(req.notify_to, anne.from);
+    assert_eq!(req.original_message_id, c.message_id);
+    let mdn = build_mdn(
+        &req,
+        &bruno.from,
+        "Dr Bruno GIRARD",
+        &bruno.cfg.product_reference,
+    )
+    .unwrap();
+    bruno
+        .store
+        .outbox_enqueue(&pli_core::store::NewOutgoing {
+            account: &bruno.from,
+            account_kind: "PER",
+            message_id: &mdn.message_id,
+            recipients: std::slice::from_ref(&mdn.recipient),
+            dsn: false,
+            raw: &mdn.raw,
+            ends_exchange_with: &[],
+        })
+        .await
+        .unwrap();
+    let out = bruno
+        .drain(bruno.cfg.operator.clone())
+        .drain_account(&bruno.from, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out.as_slice(), [Outcome::Delivered { .. }]),
+        "{out:?}"
+    );
+
+    // Anne's client matches the MDN to her message.
+    let mut anne_inbox = master(&anne.cfg, &anne.from).await;
+    let got = wait_for(&mut anne_inbox, "INBOX", &mdn.message_id).await;
+    let report = parse_report(&got[0]).expect("a multipart/report");
+    assert_eq!(
+        report.original_message_id.as_deref(),
+        Some(c.message_id.as_str())
+    );
+    assert!(
+        matches!(&report.kind, ReportKind::Mdn { disposition } if disposition.ends_with("displayed")),
+        "{report:?}"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod headers;
 pub mod ins;
+pub mod receipts;
 pub mod xdm;
 
 pub use headers::{compose, Attachment, ComposeError, Composed, Draft, PATIENT_SIZE_LIMIT};
