@@ -1,4 +1,4 @@
-//! The sync engine: server → local cache for one account (decision 0012-sync-strategy).
+//! The sync engine: server → local cache for one account (decision 0013-sync-strategy).
 //!
 //! Per folder (from `LIST`, special-use attributes kept):
 //! 1. `SELECT` (with `(CONDSTORE)` when advertised). A new UIDVALIDITY drops the folder's
