@@ -387,3 +387,76 @@ pub fn compose(
         subject,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures/cda");
+        std::fs::read(root.join(name)).unwrap()
+    }
+
+    fn draft(to: &str) -> Draft {
+        Draft {
+            from: "anne.lefevre@pli-sandbox.mssante.fr".into(),
+            from_name: "Dr Anne LEFÈVRE".into(),
+            to: vec![to.into()],
+            subject: "Rendez-vous".into(),
+            body: "Bonjour, à demain.\n".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn eco_2_2_4_plain_message_is_utf8_text_plain_with_nil_and_no_cda_headers() {
+        let c = compose(
+            &draft("bruno.girard@cabinet-sandbox.mssante.fr"),
+            "DEV935997",
+            "patient.mssante.fr",
+        )
+        .unwrap();
+        let text = String::from_utf8_lossy(&c.raw);
+        assert!(text.contains("X-MSS-NIL: DEV935997\r\n"), "{text}");
+        assert!(!text.contains("X-MSS-CODECDA") && !text.contains("X-MSS-INS"));
+        assert!(!text.contains("In-Reply-To") && !text.contains("X-MSS-MES"));
+        assert!(!text.contains("multipart/"), "{text}");
+        assert!(
+            text.contains("Content-Type: text/plain; charset=\"utf-8\"")
+                || text.contains("Content-Type: text/plain; charset=utf-8"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("Message-ID: <{}>", c.message_id)));
+        assert!(c.patients.is_empty());
+    }
+
+    #[test]
+    fn eco_2_4_2_x_mss_ins_is_n_without_the_identity_traits() {
+        let cda = String::from_utf8(fixture("VAC_2023.01.xml")).unwrap();
+        let start = cda.find("<administrativeGenderCode").unwrap();
+        let end = start + cda[start..].find("/>").unwrap() + 2;
+        let without_sex = format!("{}{}", &cda[..start], &cda[end..]);
+        let mut d = draft("bruno.girard@cabinet-sandbox.mssante.fr");
+        d.documents = vec![CdaFile::parse("v.xml", without_sex.into_bytes()).unwrap()];
+        let c = compose(&d, "DEV1", "patient.mssante.fr").unwrap();
+        let text = String::from_utf8_lossy(&c.raw);
+        assert!(text.contains("X-MSS-INS: N\r\n"), "{text:.2000}");
+        // With the sex back, the same document is qualified.
+        d.documents = vec![CdaFile::parse("v.xml", cda.into_bytes()).unwrap()];
+        let c = compose(&d, "DEV1", "patient.mssante.fr").unwrap();
+        assert!(String::from_utf8_lossy(&c.raw).contains("X-MSS-INS: O\r\n"));
+    }
+
+    #[test]
+    fn eco_2_1_1_documents_of_one_patient_sent_to_another_patient_are_refused() {
+        let mut d = draft("292017505604894@patient.mssante.fr");
+        d.documents = vec![CdaFile::parse("v.xml", fixture("VAC_2023.01.xml")).unwrap()];
+        let e = compose(&d, "DEV1", "patient.mssante.fr").unwrap_err();
+        assert!(
+            matches!(&e, ComposeError::PatientMismatch { documents, recipient }
+                if documents == "279035121518989" && recipient == "292017505604894"),
+            "{e}"
+        );
+    }
+}
