@@ -276,3 +276,29 @@ pub fn logout(path: Option<&Path>, args: LogoutArgs) -> anyhow::Result<ExitCode>
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Credentials for IMAP and SMTP: `PLI_ACCESS_TOKEN` when set (automation, tests), else the
+/// PSC session `pli login` keeps in the keyring, refreshed by the session itself. `what_then`
+/// tells the user what happens to their work when there is no session.
+pub async fn mail_credentials(
+    cfg: &Config,
+    what_then: &str,
+) -> anyhow::Result<std::sync::Arc<dyn pli_core::auth::Credentials>> {
+    if let Some(t) = std::env::var("PLI_ACCESS_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        return Ok(std::sync::Arc::new(pli_core::auth::StaticToken(
+            pli_core::auth::AccessToken::new(t),
+        )));
+    }
+    let provider = PscProvider::discover(cfg).await?;
+    match PscSession::resume(provider, None).await {
+        Ok(s) => Ok(std::sync::Arc::new(s)),
+        Err(AuthError::LoginRequired) => bail!(
+            "aucune session Pro Santé Connect valide : lancez `pli login` (ou passez \
+             PLI_ACCESS_TOKEN) ; {what_then}"
+        ),
+        Err(e) => Err(e.into()),
+    }
+}

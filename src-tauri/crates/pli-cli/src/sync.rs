@@ -1,16 +1,14 @@
 //! `pli sync [--account A] [--once]`: IMAP → local encrypted cache.
 //!
-//! The access token comes from `PLI_ACCESS_TOKEN` until `pli login` keeps PSC sessions for
-//! the engine. Without `--once`, every account is kept in sync (IDLE on INBOX, reconnect with
+//! Credentials: `PLI_ACCESS_TOKEN` when set, else the PSC session kept by `pli login`. Without `--once`, every account is kept in sync (IDLE on INBOX, reconnect with
 //! back-off) until the process is stopped.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
-use pli_core::auth::{AccessToken, StaticToken};
 use pli_core::imap::runner::{self, Endpoint, Watch};
 use pli_core::imap::sync::{SyncEvent, SyncOptions};
 
@@ -39,14 +37,14 @@ pub struct SyncArgs {
 /// Runs `pli sync`.
 pub fn run(config: Option<&Path>, args: SyncArgs) -> anyhow::Result<ExitCode> {
     let cfg = load_config(config)?;
-    let token = std::env::var("PLI_ACCESS_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .context("PLI_ACCESS_TOKEN is not set: pass a Pro Santé Connect access token")?;
+    let credentials = runtime()?.block_on(crate::login::mail_credentials(
+        &cfg,
+        "le cache local reste consultable hors ligne",
+    ))?;
     let endpoint = Endpoint {
         server: cfg.operator.imap.clone(),
         tls: pli_core::tls::client_config(&cfg.operator.trust_anchors)?,
-        credentials: Arc::new(StaticToken(AccessToken::new(token))),
+        credentials,
     };
     let options = SyncOptions {
         bodies: !args.headers_only,
