@@ -82,7 +82,11 @@ async fn eco_1_0_1_interrupted_attempt_already_in_sent_is_not_sent_again() {
     let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
     s.enqueue(&c, false, &[]).await;
     let id = s.store.outbox_rows(&s.from).await.unwrap()[0].id;
-    s.store.outbox_mark_sending(id).await.unwrap();
+    assert!(s
+        .store
+        .outbox_mark_sending(id, "pending", 0, 0)
+        .await
+        .unwrap());
     let mut sent = master(&s.cfg, &s.from).await;
     sent.append("Sent", Some("(\\Seen)"), None, &c.raw)
         .await
@@ -167,7 +171,11 @@ async fn eco_1_0_1_submitted_row_after_a_crash_only_gets_its_copy_to_sent() {
     let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
     s.enqueue(&c, false, &[]).await;
     let id = s.store.outbox_rows(&s.from).await.unwrap()[0].id;
-    s.store.outbox_mark_sending(id).await.unwrap();
+    assert!(s
+        .store
+        .outbox_mark_sending(id, "pending", 0, 0)
+        .await
+        .unwrap());
     s.store.outbox_mark_submitted(id, None).await.unwrap();
     let out = s
         .drain(s.cfg.operator.clone())
@@ -284,4 +292,54 @@ async fn eco_1_0_1_drain_task_retries_after_back_off_and_delivers_once() {
     wait_for(&mut inbox, "INBOX", &c.message_id).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(find(&mut inbox, "INBOX", &c.message_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn eco_1_0_1_two_drains_at_once_send_the_message_once() {
+    // The app's drain task and `pli send` may drain the same profile at the same moment: the
+    // row is claimed with a compare-and-set, so only one of them submits it.
+    let s = sender("practitioner").await;
+    let gp = person(&s.cfg, "gp").personal_mailbox.unwrap();
+    let d = s.draft(&gp, &format!("two drains {}", stamp()));
+    let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
+    s.enqueue(&c, false, &[]).await;
+    let (a, b) = (
+        s.drain(s.cfg.operator.clone()),
+        s.drain(s.cfg.operator.clone()),
+    );
+    let (ra, rb) = tokio::join!(
+        a.drain_account(&s.from, false),
+        b.drain_account(&s.from, false)
+    );
+    let all: Vec<Outcome> = ra.unwrap().into_iter().chain(rb.unwrap()).collect();
+    assert!(
+        matches!(all.as_slice(), [Outcome::Delivered { .. }]),
+        "{all:?}"
+    );
+    let mut inbox = master(&s.cfg, &gp).await;
+    wait_for(&mut inbox, "INBOX", &c.message_id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(find(&mut inbox, "INBOX", &c.message_id).await.len(), 1);
+
+    // A row another drain is sending (lease not expired) is left alone, even by "send now".
+    let d = s.draft(&gp, &format!("leased {}", stamp()));
+    let c = mssante::compose(&d, &s.cfg.product_reference, &s.cfg.operator.patient_domain).unwrap();
+    s.enqueue(&c, false, &[]).await;
+    let id = s.store.outbox_rows(&s.from).await.unwrap()[0].id;
+    assert!(s
+        .store
+        .outbox_mark_sending(id, "pending", 0, 600)
+        .await
+        .unwrap());
+    assert!(!s
+        .store
+        .outbox_mark_sending(id, "pending", 0, 600)
+        .await
+        .unwrap());
+    assert!(s
+        .drain(s.cfg.operator.clone())
+        .drain_account(&s.from, true)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -75,6 +75,10 @@ pub enum Outcome {
     },
 }
 
+/// How long a `sending` row belongs to the drain that claimed it; after that it is treated
+/// as an interrupted attempt (crash) and recovered by the next drain.
+pub const SENDING_LEASE_SECS: i64 = 30 * 60;
+
 /// Back-off between attempts: `base · 2^(attempts−1)`, capped.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
@@ -163,9 +167,11 @@ impl Drain {
     ) -> Result<Vec<Outcome>, DrainError> {
         let mut out = Vec::new();
         for row in self.store.outbox_due(account, ignore_schedule).await? {
-            let outcome = self.process(&row).await?;
-            self.audit(&row, &outcome).await?;
-            out.push(outcome);
+            // None: another drain claimed the row first.
+            if let Some(outcome) = self.process(&row).await? {
+                self.audit(&row, &outcome).await?;
+                out.push(outcome);
+            }
         }
         Ok(out)
     }
@@ -229,40 +235,46 @@ impl Drain {
             .await
     }
 
-    async fn process(&self, row: &OutboxRow) -> Result<Outcome, DrainError> {
+    async fn process(&self, row: &OutboxRow) -> Result<Option<Outcome>, DrainError> {
         let mid = row.message_id.clone();
         if row.state == "submitted" {
             let sent_copy = self.copy_to_sent(row).await.is_ok();
             if sent_copy {
                 self.store.outbox_remove(row.id).await?;
             }
-            return Ok(Outcome::Delivered {
+            return Ok(Some(Outcome::Delivered {
                 message_id: mid,
                 refused: refused_of(row),
                 sent_copy,
-            });
+            }));
         }
         if row.state == "sending" {
             // An attempt was interrupted: the server may have the message.
             match self.in_sent(row).await {
                 Ok(true) => {
                     self.store.outbox_remove(row.id).await?;
-                    return Ok(Outcome::AlreadySent { message_id: mid });
+                    return Ok(Some(Outcome::AlreadySent { message_id: mid }));
                 }
                 Ok(false) => {}
                 Err(e) => {
                     let wait = self.backoff.delay(row.attempts);
                     let error = format!("dossier Envoyés inaccessible : {e}");
                     self.store.outbox_retry_later(row.id, &error, wait).await?;
-                    return Ok(Outcome::Retry {
+                    return Ok(Some(Outcome::Retry {
                         message_id: mid,
                         error,
                         retry_in_secs: wait,
-                    });
+                    }));
                 }
             }
         }
-        self.store.outbox_mark_sending(row.id).await?;
+        if !self
+            .store
+            .outbox_mark_sending(row.id, &row.state, row.attempts, SENDING_LEASE_SECS)
+            .await?
+        {
+            return Ok(None);
+        }
         match self.submit(row).await {
             Ok(refused) => {
                 let json = (!refused.is_empty())
@@ -280,29 +292,29 @@ impl Drain {
                         false
                     }
                 };
-                Ok(Outcome::Delivered {
+                Ok(Some(Outcome::Delivered {
                     message_id: mid,
                     refused,
                     sent_copy,
-                })
+                }))
             }
             Err(SubmitError::Transient(error)) => {
                 let wait = self.backoff.delay(row.attempts + 1);
                 self.store.outbox_retry_later(row.id, &error, wait).await?;
-                Ok(Outcome::Retry {
+                Ok(Some(Outcome::Retry {
                     message_id: mid,
                     error,
                     retry_in_secs: wait,
-                })
+                }))
             }
             Err(SubmitError::Permanent(error, refused)) => {
                 let json = serde_json::to_string(&refused).unwrap_or_default();
                 self.store.outbox_fail(row.id, &error, Some(&json)).await?;
-                Ok(Outcome::Failed {
+                Ok(Some(Outcome::Failed {
                     message_id: mid,
                     error,
                     refused,
-                })
+                }))
             }
         }
     }

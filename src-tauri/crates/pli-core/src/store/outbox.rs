@@ -2,8 +2,9 @@
 //! action (and, for an end of exchange, together with the `ended_exchanges` row); the SMTP drain
 //! (`crate::smtp::outbox`) submits it, appends it to Sent and deletes the row.
 //!
-//! States: `pending` (due at `next_attempt_at`), `sending` (an attempt started: the server may
-//! or may not have the message), `submitted` (the server accepted DATA; only the copy to Sent is
+//! States: `pending` (due at `next_attempt_at`), `sending` (an attempt started, leased until
+//! `next_attempt_at`: after that it counts as interrupted and the server may or may not have the
+//! message), `submitted` (the server accepted DATA; only the copy to Sent is
 //! left), `failed` (permanent refusal, shown to the user).
 
 use super::{now, Store, StoreError};
@@ -143,7 +144,8 @@ impl Store {
         ignore_schedule: bool,
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "{SELECT} WHERE a.address = ?1 AND (o.state IN ('sending', 'submitted')
+            "{SELECT} WHERE a.address = ?1 AND (o.state = 'submitted'
+                OR (o.state = 'sending' AND o.next_attempt_at <= ?3)
                 OR (o.state = 'pending' AND (?2 OR o.next_attempt_at <= ?3)))
              ORDER BY o.id"
         ))
@@ -176,13 +178,28 @@ impl Store {
         Ok(rows.into_iter().map(row).collect())
     }
 
-    /// Marks an attempt as started (counted before any byte is sent).
-    pub async fn outbox_mark_sending(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1")
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        Ok(())
+    /// Claims a row for an attempt (counted before any byte is sent): only if it is still in
+    /// `state` with `attempts` (so two drains never both claim it). A `sending` row is leased
+    /// for `lease_secs`: only after that is it treated as an interrupted attempt. Returns
+    /// false when another drain claimed it first.
+    pub async fn outbox_mark_sending(
+        &self,
+        id: i64,
+        state: &str,
+        attempts: i64,
+        lease_secs: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = ?4
+             WHERE id = ?1 AND state = ?2 AND attempts = ?3",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(attempts)
+        .bind(now() + lease_secs)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The server accepted the message; `refused` lists per-recipient refusals (JSON) if any.
@@ -261,5 +278,83 @@ impl Store {
         .bind(patient_ins)
         .fetch_one(self.reader())
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CacheKey, DB_FILE};
+
+    async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join(DB_FILE), &CacheKey::generate())
+            .await
+            .unwrap();
+        (s, dir)
+    }
+
+    fn msg<'a>(raw: &'a [u8], to: &'a [String], ended: &'a [String]) -> NewOutgoing<'a> {
+        NewOutgoing {
+            account: "anne@x.mssante.fr",
+            account_kind: "PER",
+            message_id: "m1@x.mssante.fr",
+            recipients: to,
+            dsn: true,
+            raw,
+            ends_exchange_with: ended,
+        }
+    }
+
+    #[tokio::test]
+    async fn enqueue_records_the_row_and_the_ended_exchange_together() {
+        let (s, _d) = store().await;
+        let to = vec!["279035121518989@patient.mssante.fr".to_owned()];
+        let ended = vec!["279035121518989".to_owned()];
+        s.outbox_enqueue(&msg(b"raw bytes", &to, &ended))
+            .await
+            .unwrap();
+        let rows = s.outbox_rows("anne@x.mssante.fr").await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].raw, b"raw bytes");
+        assert_eq!(rows[0].recipients, to);
+        assert!(rows[0].dsn);
+        assert_eq!(rows[0].state, "pending");
+        assert!(s
+            .exchange_ended_at("anne@x.mssante.fr", "279035121518989")
+            .await
+            .unwrap()
+            .is_some());
+        assert!(s
+            .exchange_ended_at("anne@x.mssante.fr", "292017505604894")
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_row_is_claimed_once_and_a_leased_attempt_is_left_alone() {
+        let (s, _d) = store().await;
+        let to = vec!["b@y.mssante.fr".to_owned()];
+        let id = s.outbox_enqueue(&msg(b"x", &to, &[])).await.unwrap();
+        let acct = "anne@x.mssante.fr";
+        assert_eq!(s.outbox_due(acct, false).await.unwrap().len(), 1);
+        // Two drains read the row; only the first claim wins.
+        assert!(s.outbox_mark_sending(id, "pending", 0, 600).await.unwrap());
+        assert!(!s.outbox_mark_sending(id, "pending", 0, 600).await.unwrap());
+        // Leased: not due, not even for "send now".
+        assert!(s.outbox_due(acct, true).await.unwrap().is_empty());
+        // Back to pending with a back-off: due only when forced or when the time comes.
+        s.outbox_retry_later(id, "coupure", 60).await.unwrap();
+        assert!(s.outbox_due(acct, false).await.unwrap().is_empty());
+        assert_eq!(s.outbox_due(acct, true).await.unwrap().len(), 1);
+        // An expired lease (crash) makes the `sending` row due for recovery.
+        assert!(s.outbox_mark_sending(id, "pending", 1, 0).await.unwrap());
+        let due = s.outbox_due(acct, false).await.unwrap();
+        assert_eq!((due[0].state.as_str(), due[0].attempts), ("sending", 2));
+        // Permanent failure: kept, never due again.
+        s.outbox_fail(id, "550", None).await.unwrap();
+        assert!(s.outbox_due(acct, true).await.unwrap().is_empty());
+        assert_eq!(s.outbox_rows(acct).await.unwrap()[0].state, "failed");
     }
 }
