@@ -13,7 +13,7 @@ const fr = {
   noAccount: "Aucune boîte configurée",
   noMessage: "Aucun message à afficher pour l’instant.",
   notSynced:
-    "La synchronisation IMAP n’est pas encore disponible dans cette version : rien n’est affiché plutôt que des données fictives.",
+    "L’affichage des messages synchronisés arrive dans une prochaine version (le moteur synchronise déjà avec « pli sync ») : rien n’est affiché plutôt que des données fictives.",
   selectMessage: "Sélectionnez un message pour le lire.",
   environment: "Environnement",
   version: "Version",
@@ -34,7 +34,8 @@ const en: Dict = {
   reading: "Reading",
   noAccount: "No mailbox configured",
   noMessage: "No message to show yet.",
-  notSynced: "IMAP sync is not available in this version yet: nothing is shown rather than fake data.",
+  notSynced:
+    "Showing synced messages comes in a next version (the engine already syncs with `pli sync`): nothing is shown rather than fake data.",
   selectMessage: "Select a message to read it.",
   environment: "Environment",
   version: "Version",
