@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use pli_core::auth::{AccessToken, StaticToken, Xoauth2};
 use pli_core::config::{Config, Security};
 use pli_core::imap::{self, ImapError};
+use pli_e2e::sync_support::master_session;
 use pli_e2e::{person, psc, sandbox_config, tls};
 
 async fn imap_open(cfg: &Config, token: &str, mailbox: &str) -> Result<(), ImapError> {
@@ -179,30 +180,6 @@ async fn eco_1_1_10_wrong_host_name_is_refused() {
     let creds = StaticToken(AccessToken::new("must-never-be-sent"));
     let r = imap::connect(&cfg.operator.imap, tls(&cfg), &creds, "x@y").await;
     assert!(matches!(r, Err(ImapError::Tls(_))), "{r:?}");
-}
-
-/// Reads a mailbox as the sandbox's Dovecot master user (tests only) over implicit TLS.
-async fn master_session(
-    cfg: &Config,
-    mailbox: &str,
-) -> async_imap::Session<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
-    let sb = cfg.sandbox.as_ref().unwrap();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", 10993))
-        .await
-        .unwrap();
-    let name = pli_core::tls::server_name(&cfg.operator.imap.host).unwrap();
-    let stream = tokio_rustls::TlsConnector::from(tls(cfg))
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    let mut client = async_imap::Client::new(stream);
-    client.read_response().await.unwrap();
-    let login = format!("{mailbox}*{}", sb.master_user.as_deref().unwrap());
-    client
-        .login(login, sb.master_password.as_deref().unwrap())
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap()
 }
 
 #[tokio::test]
