@@ -101,12 +101,14 @@ def main():
     with open(os.path.join(state, "pli.toml"), "w", encoding="utf-8") as f:
         f.write(pli_toml(ids, state))
     # userdb: every mailbox (practitioners, service mailboxes, patients); no passwords here.
-    users = [m["address"] for m in ids["mailboxes"]] + [p["ins"] + "@" + ids["patient_domain"] for p in ids["patients"]]
+    # Dovecot looks users up lower-cased (auth_username_format = %Lu), so the files are written
+    # lower-case too: Corsican INS (2A/2B) would otherwise be unknown users.
+    users = [m["address"].lower() for m in ids["mailboxes"]] + [(p["ins"] + "@" + ids["patient_domain"]).lower() for p in ids["patients"]]
     with open(os.path.join(conf, "users"), "w", encoding="utf-8") as f:
         f.writelines(f"{u}::::::\n" for u in users)
     # PLAIN passdb: patients only (practitioners' and service mailboxes are XOAUTH2-only).
     with open(os.path.join(conf, "patients"), "w", encoding="utf-8") as f:
-        f.writelines(f"{p['ins']}@{ids['patient_domain']}:{{PLAIN}}{p['password']}::::::\n" for p in ids["patients"])
+        f.writelines(f"{p['ins'].lower()}@{ids['patient_domain']}:{{PLAIN}}{p['password']}::::::\n" for p in ids["patients"])
     with open(os.path.join(conf, "master-users"), "w", encoding="utf-8") as f:
         f.write(f"{ids['master_user']}:{{PLAIN}}{ids['master_password']}::::::\n")
     with open(os.path.join(state, "ldap", "identities.ldif"), "w", encoding="utf-8") as f:
