@@ -1,18 +1,15 @@
 //! `pli send` and the shared path of `pli end-exchange`: compose with the MSSanté rules, write
 //! to the outbox (one transaction), then drain the outbox at once (SMTP, then copy to Sent).
 //!
-//! Credentials: `PLI_ACCESS_TOKEN` when set (like `pli sync`), else the PSC session that
-//! `pli login` keeps in the keyring.
+//! Credentials: `login::mail_credentials` (`PLI_ACCESS_TOKEN`, else the PSC session that
+//! `pli login` keeps in the keyring).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pli_core::auth::psc::{PscProvider, PscSession};
-use pli_core::auth::{AccessToken, AuthError, Credentials, StaticToken};
 use pli_core::config::{Config, MailboxKind};
 use pli_core::mssante::xdm::CdaFile;
 use pli_core::mssante::{self, Attachment, Draft, InsNumber};
@@ -138,23 +135,6 @@ pub fn read_attachments(paths: &[PathBuf]) -> anyhow::Result<(Vec<CdaFile>, Vec<
     Ok((docs, files))
 }
 
-/// `PLI_ACCESS_TOKEN` when set, else the PSC session kept in the keyring by `pli login`
-/// (refreshed as needed by the session itself).
-async fn credentials(cfg: &Config, token: Option<String>) -> anyhow::Result<Arc<dyn Credentials>> {
-    if let Some(t) = token {
-        return Ok(Arc::new(StaticToken(AccessToken::new(t))));
-    }
-    let provider = PscProvider::discover(cfg).await?;
-    match PscSession::resume(provider, None).await {
-        Ok(s) => Ok(Arc::new(s)),
-        Err(AuthError::LoginRequired) => anyhow::bail!(
-            "aucune session Pro Santé Connect valide : lancez `pli login` (ou passez \
-             PLI_ACCESS_TOKEN) ; le message reste dans la boîte d'envoi"
-        ),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Queues `draft` (recording ended exchanges in the same transaction) and drains the outbox.
 pub fn queue_and_send(
     cfg: &Config,
@@ -162,9 +142,6 @@ pub fn queue_and_send(
     kind: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let token = std::env::var("PLI_ACCESS_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty());
     draft.from = draft.from.trim().to_owned();
     let composed = mssante::compose(&draft, &cfg.product_reference, &cfg.operator.patient_domain)?;
     let ended: Vec<String> = if draft.end_exchange {
@@ -185,7 +162,8 @@ pub fn queue_and_send(
                 ends_exchange_with: &ended,
             })
             .await?;
-        let credentials = credentials(cfg, token).await?;
+        let credentials =
+            crate::login::mail_credentials(cfg, "le message reste dans la boîte d'envoi").await?;
         let drain = Drain {
             operator: cfg.operator.clone(),
             imap_tls: pli_core::tls::client_config(&cfg.operator.trust_anchors)?,
