@@ -5,6 +5,7 @@
 //! the PSC helpers drive the real `oidc-provider` the way a browser or the e-CPS app would.
 
 pub mod psc;
+pub mod relay;
 pub mod sync_support;
 pub mod webdriver;
 

@@ -12,51 +12,9 @@ use pli_core::imap::{self};
 use pli_core::store::Store;
 use pli_e2e::sync_support::{local_map, master_session, server_map, stamp, temp_store, Client};
 use pli_e2e::{sandbox_config, tls};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 /// 50 distinct messages doubled by COPY five times.
 const MESSAGES: u32 = 1600;
-
-/// A relay to `upstream` that closes each connection after `limit` bytes from the server.
-async fn cutting_relay(upstream: (&'static str, u16), limit: Arc<AtomicU64>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let budget = limit.load(Ordering::SeqCst);
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let up = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut cr, &mut sw).await;
-                });
-                let mut sent = 0u64;
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    let n = match sr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let allowed = (budget - sent).min(n as u64) as usize;
-                    if cw.write_all(&buf[..allowed]).await.is_err() || allowed < n {
-                        break;
-                    }
-                    sent += n as u64;
-                }
-                // Both directions dropped: the client sees the connection die mid-response.
-                up.abort();
-            });
-        }
-    });
-    port
-}
 
 /// A small deterministic generator (xorshift), seeded per run and printed for replay.
 struct Rng(u64);
@@ -134,7 +92,12 @@ async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
     let started = std::time::Instant::now();
 
     let limit = Arc::new(AtomicU64::new(u64::MAX));
-    let port = cutting_relay(("127.0.0.1", cfg.operator.imap.port), limit.clone()).await;
+    let port = pli_e2e::relay::cutting_relay(
+        ("127.0.0.1", cfg.operator.imap.port),
+        limit.clone(),
+        pli_e2e::relay::Cut::AfterServerBytes,
+    )
+    .await;
     let seed = (stamp() as u64) | 1;
     eprintln!("fault test seed {seed}");
     let mut rng = Rng(seed);

@@ -3,7 +3,7 @@
 //! the client's stream after N bytes.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +15,7 @@ use pli_core::smtp::outbox::{Backoff, Drain};
 use pli_core::store::{CacheKey, NewOutgoing, Store, DB_FILE};
 use pli_e2e::{person, psc, sandbox_config, tls};
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 pub type Session = async_imap::Session<tokio_rustls::client::TlsStream<TcpStream>>;
 
@@ -166,41 +165,7 @@ pub fn sha1_hex(b: &[u8]) -> String {
     Sha1::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A relay to `upstream` that closes the connection once `limit` bytes came from the client.
+/// A relay that cuts after `limit` bytes from the client (mid-DATA).
 pub async fn cutting_relay(upstream: (&'static str, u16), limit: Arc<AtomicU64>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let budget = limit.load(Ordering::SeqCst);
-            tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(upstream).await else {
-                    return;
-                };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                let down = tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                });
-                let mut sent = 0u64;
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    let n = match cr.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    let allowed = (budget - sent).min(n as u64) as usize;
-                    if sw.write_all(&buf[..allowed]).await.is_err() || allowed < n {
-                        break;
-                    }
-                    sent += n as u64;
-                }
-                down.abort();
-            });
-        }
-    });
-    port
+    pli_e2e::relay::cutting_relay(upstream, limit, pli_e2e::relay::Cut::AfterClientBytes).await
 }
