@@ -76,3 +76,401 @@ impl AppInfo {
         }
     }
 }
+
+/// Who is logged in (or not), always visible in the app's header.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SessionInfo {
+    /// A Pro Santé Connect session is open.
+    pub logged_in: bool,
+    /// `production`, `bas` or `sandbox`.
+    pub environment: String,
+    /// "Dr Anne LEFÈVRE"-like name built from the PSC claims.
+    pub display_name: Option<String>,
+    /// National id (RPPS/ADELI-based).
+    pub national_id: Option<String>,
+    /// Profession code of the first practice, when known.
+    pub profession: Option<String>,
+    /// Why the session could not be resumed (French), when it was tried and failed for a
+    /// reason other than "no session".
+    pub error: Option<String>,
+}
+
+/// A mailbox in the side bar with its folders.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct MailboxView {
+    /// Mailbox address.
+    pub address: String,
+    /// `PER`, `ORG`, `APP` or `CAB`.
+    pub kind: String,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Unread messages in every folder.
+    pub unread: i64,
+    /// Folders, INBOX first.
+    pub folders: Vec<FolderView>,
+}
+
+/// A folder with its counts.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct FolderView {
+    /// Row id, used to list its messages.
+    pub id: i64,
+    /// Server name (`INBOX`, `Sent`, …).
+    pub name: String,
+    /// `\Sent`, `\Trash`, … (RFC 6154), when the server says.
+    pub special_use: Option<String>,
+    /// Unread messages.
+    pub unread: i64,
+    /// All messages.
+    pub total: i64,
+}
+
+/// Which messages a list shows.
+#[derive(Debug, Clone, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ListScope {
+    /// One folder.
+    Folder {
+        /// Folder row id.
+        folder_id: i64,
+    },
+    /// Every INBOX of every mailbox (professional mail only: patients have their own pane).
+    Unified,
+    /// Messages exchanged with one patient, both ways, every mailbox.
+    Patient {
+        /// The patient's INS.
+        ins: String,
+    },
+    /// A full-text search with filters.
+    Search {
+        /// Words (all required; `word*` for a prefix).
+        query: String,
+        /// Only unread.
+        unread: bool,
+        /// Only messages carrying a health document.
+        has_documents: bool,
+    },
+}
+
+/// One row of the message list.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct MessageRow {
+    /// Row id.
+    pub id: i64,
+    /// Mailbox address.
+    pub account: String,
+    /// Folder name.
+    pub folder: String,
+    /// Sender address.
+    pub from_addr: Option<String>,
+    /// Sender display name.
+    pub from_name: Option<String>,
+    /// First recipient (shown instead of the sender in Sent).
+    pub to_first: Option<String>,
+    /// Subject as shown: the `XDM/1.0/DDM+` prefix is removed.
+    pub subject: String,
+    /// Date (Unix seconds): the Date header, else the arrival.
+    pub date: Option<i64>,
+    /// Not yet read.
+    pub unread: bool,
+    /// Flagged.
+    pub flagged: bool,
+    /// Answered.
+    pub answered: bool,
+    /// A PDF, CDA or IHE XDM is attached.
+    pub has_documents: bool,
+    /// The subject carried the `XDM/1.0/DDM+` prefix (an MSSanté document message).
+    pub xdm: bool,
+    /// The patient's INS: from `X-MSS-INS`-bearing documents, or the patient's address.
+    pub patient_ins: Option<String>,
+    /// The sender is a patient (Mon espace santé).
+    pub from_patient: bool,
+    /// The first words of the text.
+    pub snippet: Option<String>,
+}
+
+/// A window of a message list (the list is virtualised: the UI asks for what it shows).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct MessagePage {
+    /// Rows in the whole list.
+    pub total: i64,
+    /// Index of the first row of `rows`.
+    pub offset: i64,
+    /// The rows.
+    pub rows: Vec<MessageRow>,
+}
+
+/// An attachment of a message.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct AttachmentView {
+    /// Index among the message's attachments (used to open it).
+    pub index: u32,
+    /// File name.
+    pub name: Option<String>,
+    /// MIME type.
+    pub mime_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// PDF, CDA or IHE XDM.
+    pub is_document: bool,
+}
+
+/// A message opened in the reading pane.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct MessageDetail {
+    /// The list row.
+    pub row: MessageRow,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// To addresses.
+    pub to: Vec<String>,
+    /// Cc addresses.
+    pub cc: Vec<String>,
+    /// Plain text.
+    pub text: String,
+    /// HTML sanitised by the engine (no script, no style sheet links, no event handler, no
+    /// form; remote images removed unless `allow_remote`), to show in a sandboxed frame.
+    pub html: Option<String>,
+    /// The HTML referred to remote content that was blocked.
+    pub remote_blocked: bool,
+    /// The body is in the cache (false: headers only so far).
+    pub body_available: bool,
+    /// Attachments.
+    pub attachments: Vec<AttachmentView>,
+    /// The patient this message is about or from, when known.
+    pub patient: Option<PatientRef>,
+}
+
+/// A patient as named in the app (ECO.3.1.2: birth name, first given name, INS).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct PatientRef {
+    /// INS (NIR or NIA).
+    pub ins: String,
+    /// Mon espace santé address built from the INS.
+    pub address: String,
+    /// Birth (family) name, when known.
+    pub birth_name: Option<String>,
+    /// First given name, when known.
+    pub given_name: Option<String>,
+}
+
+/// One conversation of the patient pane.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct PatientConversation {
+    /// Who.
+    pub patient: PatientRef,
+    /// Messages, both ways.
+    pub messages: i64,
+    /// Unread messages from the patient.
+    pub unread: i64,
+    /// Last message (Unix seconds).
+    pub last_at: Option<i64>,
+    /// When the exchange was ended (Unix seconds); `None` while it is open.
+    pub ended_at: Option<i64>,
+    /// The mailbox the patient wrote to.
+    pub account: String,
+}
+
+/// A health document opened from an attachment.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct DocumentView {
+    /// `cda`, `xdm`, `pdf` or `file`.
+    pub kind: String,
+    /// Attachment file name.
+    pub name: String,
+    /// Self-contained safe HTML rendered by pli-cda (for a CDA, or the first CDA of an XDM).
+    pub html: Option<String>,
+    /// PDF bytes in base64 (a standalone PDF, or the PDF inside an N1 CDA).
+    pub pdf_base64: Option<String>,
+    /// Document title.
+    pub title: Option<String>,
+    /// `N1` or `N3`.
+    pub level: Option<String>,
+    /// The patient named in the document.
+    pub patient: Option<PatientRef>,
+    /// Why the document's patient differs from the message's (French), if it does.
+    pub patient_mismatch: Option<String>,
+    /// Documents of an XDM package.
+    pub xdm_documents: Vec<XdmDocumentView>,
+    /// Checks that failed (hash, size) and other warnings, in French.
+    pub warnings: Vec<String>,
+}
+
+/// One document of an IHE XDM package.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct XdmDocumentView {
+    /// Path in the package.
+    pub path: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// SHA-1 of METADATA.XML matches (when declared).
+    pub hash_ok: Option<bool>,
+}
+
+/// A file the user attached in the compose window.
+#[derive(Debug, Clone, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct FileInput {
+    /// File name.
+    pub name: String,
+    /// Contents, base64.
+    pub base64: String,
+}
+
+/// What the compose window sends.
+#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct DraftInput {
+    /// Sending mailbox (default: the personal mailbox).
+    pub from: Option<String>,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copies.
+    pub cc: Vec<String>,
+    /// A patient recipient, by INS (the address is built from it, never typed).
+    pub patient_ins: Option<String>,
+    /// Subject (replaced by the `XDM/1.0/DDM+` form when CDA documents are attached).
+    pub subject: String,
+    /// Text.
+    pub body: String,
+    /// Ask for read and delivery receipts.
+    pub receipt: bool,
+    /// The message answered (row id), for `In-Reply-To`/`References`.
+    pub reply_to_message: Option<i64>,
+    /// Attached files; CDA documents are packaged as IHE XDM.
+    pub attachments: Vec<FileInput>,
+}
+
+/// What became of a message handed to the outbox.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SendResult {
+    /// Message-ID.
+    pub message_id: String,
+    /// Final subject.
+    pub subject: String,
+    /// `sent`, `queued` (in the outbox, retried later) or `failed`.
+    pub state: String,
+    /// Why it is not sent yet or failed (French).
+    pub error: Option<String>,
+    /// Recipients the server refused, with its reason.
+    pub refused: Vec<RefusedRecipient>,
+}
+
+/// A recipient refused by the server.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct RefusedRecipient {
+    /// Address.
+    pub address: String,
+    /// The server's reason.
+    pub reason: String,
+}
+
+/// A directory query from the compose window or the directory dialog.
+#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct DirectoryQueryInput {
+    /// Name words.
+    pub text: Option<String>,
+    /// Profession code.
+    pub profession: Option<String>,
+    /// Specialty code.
+    pub specialty: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Postal code prefix.
+    pub postal_code: Option<String>,
+    /// `PER`, `ORG`, `APP` or `CAB`.
+    pub kind: Option<String>,
+}
+
+/// A directory answer.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct DirectoryAnswer {
+    /// Entries, recent correspondents first.
+    pub entries: Vec<crate::annuaire::DirectoryEntry>,
+    /// Incomplete: refine the search.
+    pub truncated: bool,
+    /// `ldap`, `local` or `recent`.
+    pub source: String,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct AuditRow {
+    /// Unix seconds.
+    pub at: i64,
+    /// National id, or `pli` for the engine.
+    pub actor: String,
+    /// Mailbox.
+    pub account: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// The server request, without secrets.
+    pub request: String,
+    /// Outcome.
+    pub outcome: String,
+}
+
+/// Engine events pushed to the UI (Tauri event `pli://engine`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// Sync progress in a folder.
+    SyncProgress {
+        /// Mailbox.
+        account: String,
+        /// Folder.
+        folder: String,
+        /// `headers` or `bodies`.
+        phase: String,
+        /// Done so far.
+        done: i64,
+        /// To do.
+        total: i64,
+    },
+    /// A sync pass ended: lists and counts may have changed.
+    MailChanged {
+        /// Mailbox.
+        account: String,
+        /// New messages stored.
+        new: i64,
+    },
+    /// A sync pass failed (it is retried with back-off).
+    SyncFailed {
+        /// Mailbox.
+        account: String,
+        /// Why (French).
+        error: String,
+    },
+    /// CIBA started: show the binding message the phone or card shows.
+    CibaStarted {
+        /// Words shown on the e-CPS app too.
+        binding_message: String,
+        /// Seconds before the request expires.
+        expires_in: i64,
+    },
+    /// The outbox changed (queued, sent, failed).
+    OutboxChanged {
+        /// Mailbox.
+        account: String,
+    },
+    /// The session ended (logout, refused refresh): back to the login screen.
+    SessionEnded,
+}

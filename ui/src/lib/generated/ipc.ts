@@ -43,6 +43,77 @@ config_error: string | null,
 accounts: Array<AccountSummary>, };
 
 /**
+ * An attachment of a message.
+ */
+export type AttachmentView = { 
+/**
+ * Index among the message's attachments (used to open it).
+ */
+index: number, 
+/**
+ * File name.
+ */
+name: string | null, 
+/**
+ * MIME type.
+ */
+mime_type: string, 
+/**
+ * Size in bytes.
+ */
+size: number, 
+/**
+ * PDF, CDA or IHE XDM.
+ */
+is_document: boolean, };
+
+/**
+ * One line of the audit trail.
+ */
+export type AuditRow = { 
+/**
+ * Unix seconds.
+ */
+at: number, 
+/**
+ * National id, or `pli` for the engine.
+ */
+actor: string, 
+/**
+ * Mailbox.
+ */
+account: string | null, 
+/**
+ * What was done.
+ */
+action: string, 
+/**
+ * The server request, without secrets.
+ */
+request: string, 
+/**
+ * Outcome.
+ */
+outcome: string, };
+
+/**
+ * A directory answer.
+ */
+export type DirectoryAnswer = { 
+/**
+ * Entries, recent correspondents first.
+ */
+entries: Array<DirectoryEntry>, 
+/**
+ * Incomplete: refine the search.
+ */
+truncated: boolean, 
+/**
+ * `ldap`, `local` or `recent`.
+ */
+source: string, };
+
+/**
  * One mailbox from the directory, whatever the source.
  */
 export type DirectoryEntry = { 
@@ -104,6 +175,457 @@ department: string | null,
 dematerialisation: boolean | null, };
 
 /**
+ * A directory query from the compose window or the directory dialog.
+ */
+export type DirectoryQueryInput = { 
+/**
+ * Name words.
+ */
+text: string | null, 
+/**
+ * Profession code.
+ */
+profession: string | null, 
+/**
+ * Specialty code.
+ */
+specialty: string | null, 
+/**
+ * City.
+ */
+city: string | null, 
+/**
+ * Postal code prefix.
+ */
+postal_code: string | null, 
+/**
+ * `PER`, `ORG`, `APP` or `CAB`.
+ */
+kind: string | null, };
+
+/**
+ * A health document opened from an attachment.
+ */
+export type DocumentView = { 
+/**
+ * `cda`, `xdm`, `pdf` or `file`.
+ */
+kind: string, 
+/**
+ * Attachment file name.
+ */
+name: string, 
+/**
+ * Self-contained safe HTML rendered by pli-cda (for a CDA, or the first CDA of an XDM).
+ */
+html: string | null, 
+/**
+ * PDF bytes in base64 (a standalone PDF, or the PDF inside an N1 CDA).
+ */
+pdf_base64: string | null, 
+/**
+ * Document title.
+ */
+title: string | null, 
+/**
+ * `N1` or `N3`.
+ */
+level: string | null, 
+/**
+ * The patient named in the document.
+ */
+patient: PatientRef | null, 
+/**
+ * Why the document's patient differs from the message's (French), if it does.
+ */
+patient_mismatch: string | null, 
+/**
+ * Documents of an XDM package.
+ */
+xdm_documents: Array<XdmDocumentView>, 
+/**
+ * Checks that failed (hash, size) and other warnings, in French.
+ */
+warnings: Array<string>, };
+
+/**
+ * What the compose window sends.
+ */
+export type DraftInput = { 
+/**
+ * Sending mailbox (default: the personal mailbox).
+ */
+from: string | null, 
+/**
+ * Recipients.
+ */
+to: Array<string>, 
+/**
+ * Copies.
+ */
+cc: Array<string>, 
+/**
+ * A patient recipient, by INS (the address is built from it, never typed).
+ */
+patient_ins: string | null, 
+/**
+ * Subject (replaced by the `XDM/1.0/DDM+` form when CDA documents are attached).
+ */
+subject: string, 
+/**
+ * Text.
+ */
+body: string, 
+/**
+ * Ask for read and delivery receipts.
+ */
+receipt: boolean, 
+/**
+ * The message answered (row id), for `In-Reply-To`/`References`.
+ */
+reply_to_message: number | null, 
+/**
+ * Attached files; CDA documents are packaged as IHE XDM.
+ */
+attachments: Array<FileInput>, };
+
+/**
+ * Engine events pushed to the UI (Tauri event `pli://engine`).
+ */
+export type EngineEvent = { "event": "sync_progress", 
+/**
+ * Mailbox.
+ */
+account: string, 
+/**
+ * Folder.
+ */
+folder: string, 
+/**
+ * `headers` or `bodies`.
+ */
+phase: string, 
+/**
+ * Done so far.
+ */
+done: number, 
+/**
+ * To do.
+ */
+total: number, } | { "event": "mail_changed", 
+/**
+ * Mailbox.
+ */
+account: string, 
+/**
+ * New messages stored.
+ */
+new: number, } | { "event": "sync_failed", 
+/**
+ * Mailbox.
+ */
+account: string, 
+/**
+ * Why (French).
+ */
+error: string, } | { "event": "ciba_started", 
+/**
+ * Words shown on the e-CPS app too.
+ */
+binding_message: string, 
+/**
+ * Seconds before the request expires.
+ */
+expires_in: number, } | { "event": "outbox_changed", 
+/**
+ * Mailbox.
+ */
+account: string, } | { "event": "session_ended" };
+
+/**
+ * A file the user attached in the compose window.
+ */
+export type FileInput = { 
+/**
+ * File name.
+ */
+name: string, 
+/**
+ * Contents, base64.
+ */
+base64: string, };
+
+/**
+ * A folder with its counts.
+ */
+export type FolderView = { 
+/**
+ * Row id, used to list its messages.
+ */
+id: number, 
+/**
+ * Server name (`INBOX`, `Sent`, …).
+ */
+name: string, 
+/**
+ * `\Sent`, `\Trash`, … (RFC 6154), when the server says.
+ */
+special_use: string | null, 
+/**
+ * Unread messages.
+ */
+unread: number, 
+/**
+ * All messages.
+ */
+total: number, };
+
+/**
+ * Which messages a list shows.
+ */
+export type ListScope = { "kind": "folder", 
+/**
+ * Folder row id.
+ */
+folder_id: number, } | { "kind": "unified" } | { "kind": "patient", 
+/**
+ * The patient's INS.
+ */
+ins: string, } | { "kind": "search", 
+/**
+ * Words (all required; `word*` for a prefix).
+ */
+query: string, 
+/**
+ * Only unread.
+ */
+unread: boolean, 
+/**
+ * Only messages carrying a health document.
+ */
+has_documents: boolean, };
+
+/**
+ * A mailbox in the side bar with its folders.
+ */
+export type MailboxView = { 
+/**
+ * Mailbox address.
+ */
+address: string, 
+/**
+ * `PER`, `ORG`, `APP` or `CAB`.
+ */
+kind: string, 
+/**
+ * Display name.
+ */
+display_name: string | null, 
+/**
+ * Unread messages in every folder.
+ */
+unread: number, 
+/**
+ * Folders, INBOX first.
+ */
+folders: Array<FolderView>, };
+
+/**
+ * A message opened in the reading pane.
+ */
+export type MessageDetail = { 
+/**
+ * The list row.
+ */
+row: MessageRow, 
+/**
+ * Message-ID.
+ */
+message_id: string | null, 
+/**
+ * To addresses.
+ */
+to: Array<string>, 
+/**
+ * Cc addresses.
+ */
+cc: Array<string>, 
+/**
+ * Plain text.
+ */
+text: string, 
+/**
+ * HTML sanitised by the engine (no script, no style sheet links, no event handler, no
+ * form; remote images removed unless `allow_remote`), to show in a sandboxed frame.
+ */
+html: string | null, 
+/**
+ * The HTML referred to remote content that was blocked.
+ */
+remote_blocked: boolean, 
+/**
+ * The body is in the cache (false: headers only so far).
+ */
+body_available: boolean, 
+/**
+ * Attachments.
+ */
+attachments: Array<AttachmentView>, 
+/**
+ * The patient this message is about or from, when known.
+ */
+patient: PatientRef | null, };
+
+/**
+ * A window of a message list (the list is virtualised: the UI asks for what it shows).
+ */
+export type MessagePage = { 
+/**
+ * Rows in the whole list.
+ */
+total: number, 
+/**
+ * Index of the first row of `rows`.
+ */
+offset: number, 
+/**
+ * The rows.
+ */
+rows: Array<MessageRow>, };
+
+/**
+ * One row of the message list.
+ */
+export type MessageRow = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Mailbox address.
+ */
+account: string, 
+/**
+ * Folder name.
+ */
+folder: string, 
+/**
+ * Sender address.
+ */
+from_addr: string | null, 
+/**
+ * Sender display name.
+ */
+from_name: string | null, 
+/**
+ * First recipient (shown instead of the sender in Sent).
+ */
+to_first: string | null, 
+/**
+ * Subject as shown: the `XDM/1.0/DDM+` prefix is removed.
+ */
+subject: string, 
+/**
+ * Date (Unix seconds): the Date header, else the arrival.
+ */
+date: number | null, 
+/**
+ * Not yet read.
+ */
+unread: boolean, 
+/**
+ * Flagged.
+ */
+flagged: boolean, 
+/**
+ * Answered.
+ */
+answered: boolean, 
+/**
+ * A PDF, CDA or IHE XDM is attached.
+ */
+has_documents: boolean, 
+/**
+ * The subject carried the `XDM/1.0/DDM+` prefix (an MSSanté document message).
+ */
+xdm: boolean, 
+/**
+ * The patient's INS: from `X-MSS-INS`-bearing documents, or the patient's address.
+ */
+patient_ins: string | null, 
+/**
+ * The sender is a patient (Mon espace santé).
+ */
+from_patient: boolean, 
+/**
+ * The first words of the text.
+ */
+snippet: string | null, };
+
+/**
+ * One conversation of the patient pane.
+ */
+export type PatientConversation = { 
+/**
+ * Who.
+ */
+patient: PatientRef, 
+/**
+ * Messages, both ways.
+ */
+messages: number, 
+/**
+ * Unread messages from the patient.
+ */
+unread: number, 
+/**
+ * Last message (Unix seconds).
+ */
+last_at: number | null, 
+/**
+ * When the exchange was ended (Unix seconds); `None` while it is open.
+ */
+ended_at: number | null, 
+/**
+ * The mailbox the patient wrote to.
+ */
+account: string, };
+
+/**
+ * A patient as named in the app (ECO.3.1.2: birth name, first given name, INS).
+ */
+export type PatientRef = { 
+/**
+ * INS (NIR or NIA).
+ */
+ins: string, 
+/**
+ * Mon espace santé address built from the INS.
+ */
+address: string, 
+/**
+ * Birth (family) name, when known.
+ */
+birth_name: string | null, 
+/**
+ * First given name, when known.
+ */
+given_name: string | null, };
+
+/**
+ * A recipient refused by the server.
+ */
+export type RefusedRecipient = { 
+/**
+ * Address.
+ */
+address: string, 
+/**
+ * The server's reason.
+ */
+reason: string, };
+
+/**
  * The answer to one query.
  */
 export type SearchOutcome = { 
@@ -116,3 +638,75 @@ entries: Array<DirectoryEntry>,
  * must refine the search; never shown as the full list.
  */
 truncated: boolean, };
+
+/**
+ * What became of a message handed to the outbox.
+ */
+export type SendResult = { 
+/**
+ * Message-ID.
+ */
+message_id: string, 
+/**
+ * Final subject.
+ */
+subject: string, 
+/**
+ * `sent`, `queued` (in the outbox, retried later) or `failed`.
+ */
+state: string, 
+/**
+ * Why it is not sent yet or failed (French).
+ */
+error: string | null, 
+/**
+ * Recipients the server refused, with its reason.
+ */
+refused: Array<RefusedRecipient>, };
+
+/**
+ * Who is logged in (or not), always visible in the app's header.
+ */
+export type SessionInfo = { 
+/**
+ * A Pro Santé Connect session is open.
+ */
+logged_in: boolean, 
+/**
+ * `production`, `bas` or `sandbox`.
+ */
+environment: string, 
+/**
+ * "Dr Anne LEFÈVRE"-like name built from the PSC claims.
+ */
+display_name: string | null, 
+/**
+ * National id (RPPS/ADELI-based).
+ */
+national_id: string | null, 
+/**
+ * Profession code of the first practice, when known.
+ */
+profession: string | null, 
+/**
+ * Why the session could not be resumed (French), when it was tried and failed for a
+ * reason other than "no session".
+ */
+error: string | null, };
+
+/**
+ * One document of an IHE XDM package.
+ */
+export type XdmDocumentView = { 
+/**
+ * Path in the package.
+ */
+path: string | null, 
+/**
+ * MIME type.
+ */
+mime_type: string | null, 
+/**
+ * SHA-1 of METADATA.XML matches (when declared).
+ */
+hash_ok: boolean | null, };

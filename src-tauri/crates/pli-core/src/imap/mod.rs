@@ -4,6 +4,7 @@
 //! host name verified by rustls against the configured anchors, then `AUTHENTICATE XOAUTH2`.
 //! No authentication is ever attempted before TLS, and no other mechanism is tried.
 
+pub mod fetch;
 pub mod journal;
 pub mod parse;
 pub mod runner;

@@ -14,6 +14,7 @@ mod messages;
 mod migrations;
 mod outbox;
 mod search;
+mod views;
 
 pub use audit::{format_time, parse_date, AuditEntry};
 pub use journal::{LocalOp, Operation};
@@ -22,6 +23,7 @@ pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use outbox::{NewOutgoing, OutboxRow};
 pub use search::{SearchFilter, SearchHit};
+pub use views::{BodyParts, FolderCounts, PageScope, PatientThread, RowData};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,0 +1,219 @@
+//! Opening an attachment: the message is fetched from the server on demand (kept in memory
+//! for the next few openings, never written to disk in clear), the attachment found by its
+//! index (the same enumeration as the sync's parse), then by type: CDA R2 → safe HTML by
+//! pli-cda; IHE XDM → its documents checked and the first CDA rendered; PDF → handed to the
+//! UI's viewer. The patient named in the document is compared with the message's patient.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use mail_parser::{MessageParser, MimeHeaders};
+
+use super::{Engine, EngineError, Result};
+use crate::api::{DocumentView, PatientRef, XdmDocumentView};
+
+/// Raw messages kept in memory.
+const RAW_CACHE: usize = 6;
+
+fn patient_ref(doc: &pli_cda::Document, patient_domain: &str) -> Option<PatientRef> {
+    let p = doc.patient.as_ref()?;
+    let name = p.names.first();
+    let ins = p.ins.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+    Some(PatientRef {
+        address: if ins.is_empty() {
+            String::new()
+        } else {
+            format!("{ins}@{patient_domain}")
+        },
+        ins,
+        birth_name: name.and_then(|n| n.birth_family().map(str::to_owned)),
+        given_name: name.and_then(|n| n.given_names().into_iter().next()),
+    })
+}
+
+/// Renders a CDA quietly (a hostile embedded PDF must not bring the app down).
+fn render(doc: &pli_cda::Document) -> String {
+    let pdf_preview_text = if doc.level() == "N1" {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            doc.pdf_text().and_then(std::result::Result::ok)
+        }))
+        .ok()
+        .flatten();
+        std::panic::set_hook(hook);
+        text
+    } else {
+        None
+    };
+    pli_cda::render_html(
+        doc,
+        &pli_cda::RenderOptions {
+            lang: pli_cda::Lang::Fr,
+            mask_ins: false,
+            pdf_preview_text,
+        },
+    )
+}
+
+impl Engine {
+    async fn raw_message(&self, id: i64) -> Result<Arc<Vec<u8>>> {
+        if let Some((_, raw)) = self
+            .inner
+            .raw_cache
+            .lock()
+            .expect("raw cache")
+            .iter()
+            .find(|(i, _)| *i == id)
+        {
+            return Ok(raw.clone());
+        }
+        let (account, folder, uid) = self
+            .inner
+            .store
+            .location(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound("ce message".into()))?;
+        let endpoint = self.endpoint().await.map_err(|_| {
+            EngineError::Other(
+                "les pièces jointes sont lues sur le serveur : connectez-vous pour l'ouvrir".into(),
+            )
+        })?;
+        let raw = crate::imap::fetch::fetch_raw(&endpoint, &account, &folder, uid)
+            .await?
+            .ok_or_else(|| {
+                EngineError::NotFound("ce message (supprimé du serveur entre-temps ?)".into())
+            })?;
+        let raw = Arc::new(raw);
+        let mut cache = self.inner.raw_cache.lock().expect("raw cache");
+        cache.push_back((id, raw.clone()));
+        while cache.len() > RAW_CACHE {
+            cache.pop_front();
+        }
+        Ok(raw)
+    }
+
+    /// Opens attachment `index` of message `id`.
+    pub async fn open_attachment(&self, id: i64, index: u32) -> Result<DocumentView> {
+        let raw = self.raw_message(id).await?;
+        let message_patient = self.message(id, false).await?.patient;
+        let msg = MessageParser::default()
+            .parse(raw.as_slice())
+            .ok_or_else(|| EngineError::Invalid("message illisible (MIME invalide)".into()))?;
+        let part = msg
+            .attachments()
+            .nth(index as usize)
+            .ok_or_else(|| EngineError::NotFound("cette pièce jointe".into()))?;
+        let name = part.attachment_name().unwrap_or("piece-jointe").to_owned();
+        let bytes = part.contents().to_vec();
+        let domain = self.inner.cfg.operator.patient_domain.clone();
+        let mut view = DocumentView {
+            kind: "file".into(),
+            name: name.clone(),
+            html: None,
+            pdf_base64: None,
+            title: None,
+            level: None,
+            patient: None,
+            patient_mismatch: None,
+            xdm_documents: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let lower = name.to_ascii_lowercase();
+        let doc = if bytes.starts_with(b"PK\x03\x04") {
+            view.kind = "xdm".into();
+            let pkg = pli_cda::xdm::read(&bytes)
+                .map_err(|e| EngineError::Invalid(format!("paquet IHE XDM refusé : {e}")))?;
+            for d in &pkg.documents {
+                if d.hash_ok == Some(false) {
+                    view.warnings.push(format!(
+                        "l'empreinte SHA-1 de {} ne correspond pas à METADATA.XML",
+                        d.path.as_deref().unwrap_or("?")
+                    ));
+                }
+                view.xdm_documents.push(XdmDocumentView {
+                    path: d.path.clone(),
+                    mime_type: d.entry.mime_type.clone(),
+                    hash_ok: d.hash_ok,
+                });
+            }
+            pkg.documents
+                .iter()
+                .filter(|d| !d.bytes.is_empty())
+                .find_map(|d| pli_cda::parse(&d.bytes).ok())
+        } else if bytes.starts_with(b"%PDF") || lower.ends_with(".pdf") {
+            view.kind = "pdf".into();
+            view.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(&bytes));
+            None
+        } else if String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+            .contains("ClinicalDocument")
+        {
+            view.kind = "cda".into();
+            Some(
+                pli_cda::parse(&bytes)
+                    .map_err(|e| EngineError::Invalid(format!("document CDA refusé : {e}")))?,
+            )
+        } else {
+            None
+        };
+        if let Some(doc) = doc {
+            view.title = Some(doc.title.clone());
+            view.level = Some(doc.level().to_owned());
+            if let Some(pdf) = doc.pdf() {
+                view.pdf_base64 =
+                    Some(base64::engine::general_purpose::STANDARD.encode(&pdf.bytes));
+            }
+            view.html = Some(render(&doc));
+            view.patient = patient_ref(&doc, &domain);
+            view.patient_mismatch = mismatch(view.patient.as_ref(), message_patient.as_ref());
+        }
+        Ok(view)
+    }
+}
+
+/// Why the document's patient is not the message's, if it is not (INS compared; names only
+/// when one side has no INS).
+fn mismatch(doc: Option<&PatientRef>, msg: Option<&PatientRef>) -> Option<String> {
+    let (d, m) = (doc?, msg?);
+    if !d.ins.is_empty() && !m.ins.is_empty() {
+        return (d.ins != m.ins).then(|| {
+            format!(
+                "Attention : ce document concerne le patient d'INS {}, alors que le message \
+                 concerne l'INS {}.",
+                d.ins, m.ins
+            )
+        });
+    }
+    let fold = |s: &Option<String>| s.as_deref().map(crate::annuaire::fold);
+    match (fold(&d.birth_name), fold(&m.birth_name)) {
+        (Some(a), Some(b)) if a != b => Some(format!(
+            "Attention : ce document concerne {} alors que le message concerne {}.",
+            d.birth_name.as_deref().unwrap_or("?"),
+            m.birth_name.as_deref().unwrap_or("?")
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(ins: &str, name: &str) -> PatientRef {
+        PatientRef {
+            ins: ins.into(),
+            address: String::new(),
+            birth_name: Some(name.into()),
+            given_name: None,
+        }
+    }
+
+    #[test]
+    fn mismatching_patients_are_flagged() {
+        assert!(mismatch(Some(&p("1", "MARTIN")), Some(&p("1", "DURAND"))).is_none());
+        assert!(mismatch(Some(&p("1", "MARTIN")), Some(&p("2", "MARTIN"))).is_some());
+        assert!(mismatch(Some(&p("", "MÉNARD")), Some(&p("2", "menard"))).is_none());
+        assert!(mismatch(Some(&p("", "MARTIN")), Some(&p("2", "DURAND"))).is_some());
+        assert!(mismatch(None, Some(&p("2", "DURAND"))).is_none());
+    }
+}

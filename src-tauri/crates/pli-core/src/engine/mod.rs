@@ -1,0 +1,202 @@
+//! The engine as a front-end sees it: one object holding the configuration, the encrypted
+//! cache, the Pro Santé Connect session and the background sync, with one method per user
+//! action. The desktop shell's commands and (progressively) the `pli` commands are thin
+//! calls into it; it knows nothing of Tauri. Events go out through an [`EventSink`].
+//!
+//! Sub-modules: `session` (login, logout, background sync), `mail` (lists, reading, flags,
+//! patients, search), `documents` (opening attachments: CDA, XDM, PDF), `outgoing`
+//! (compose → outbox → SMTP), `directory` (recipient search), `names` (display helpers).
+
+mod directory;
+mod documents;
+mod mail;
+pub mod names;
+pub mod outgoing;
+mod session;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::RwLock;
+
+use crate::annuaire::{Directory, Narrowing};
+use crate::api::{EngineEvent, SessionInfo};
+use crate::auth::psc::PscSession;
+use crate::auth::Credentials;
+use crate::config::{Config, MailboxKind};
+use crate::store::{self, Store};
+
+pub use session::LoginMethod;
+
+/// Where engine events go (the shell forwards them to the window).
+pub type EventSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
+
+/// Errors shown to the user: one French sentence each.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No session: log in first.
+    #[error("connectez-vous avec Pro Santé Connect pour accéder aux serveurs de messagerie")]
+    NotLoggedIn,
+    /// A message, folder or attachment that is not (or no longer) in the cache.
+    #[error("{0} introuvable dans le cache local")]
+    NotFound(String),
+    /// Bad input from the user.
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything from below, already worded for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+macro_rules! from_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for EngineError {
+            fn from(e: $t) -> Self { EngineError::Other(e.to_string()) }
+        }
+    )*};
+}
+from_err!(
+    crate::store::StoreError,
+    crate::auth::AuthError,
+    crate::imap::ImapError,
+    crate::imap::sync::SyncError,
+    crate::tls::TlsError,
+    crate::mssante::ComposeError,
+    crate::mssante::InsError,
+    crate::mssante::xdm::XdmBuildError,
+    crate::smtp::outbox::DrainError,
+    crate::annuaire::AnnuaireError,
+    crate::secrets::SecretError
+);
+
+/// Result of an engine call.
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// The logged-in state.
+struct Active {
+    /// The PSC session (absent when an access token came from `PLI_ACCESS_TOKEN`).
+    psc: Option<Arc<PscSession>>,
+    /// What IMAP and SMTP authenticate with.
+    credentials: Arc<dyn Credentials>,
+    /// Who, for the header.
+    info: SessionInfo,
+    /// Stops the background sync and the session keep-alive.
+    stop: tokio_util::sync::CancellationToken,
+}
+
+struct Inner {
+    cfg: Config,
+    store: Store,
+    events: EventSink,
+    active: RwLock<Option<Active>>,
+    directory: tokio::sync::Mutex<Option<Directory>>,
+    narrowing: Mutex<Narrowing>,
+    /// Raw messages fetched for attachments, most recent last (a few, in memory only).
+    raw_cache: Mutex<VecDeque<(i64, Arc<Vec<u8>>)>>,
+}
+
+/// The engine. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("environment", &self.inner.cfg.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `PER`/`ORG`/`APP`/`CAB` of a configured mailbox.
+pub fn kind_code(kind: MailboxKind) -> &'static str {
+    match kind {
+        MailboxKind::Personal => "PER",
+        MailboxKind::Organisational => "ORG",
+        MailboxKind::Applicative => "APP",
+        MailboxKind::Cabinet => "CAB",
+    }
+}
+
+impl Engine {
+    /// Opens the cache of this configuration (creating it and its keyring key on first run)
+    /// and registers the configured mailboxes. Does not touch the network.
+    pub async fn open(cfg: Config, events: EventSink) -> Result<Self> {
+        let store = Store::open_profile(&store::data_dir(&cfg), &store::profile(&cfg)).await?;
+        for a in &cfg.accounts {
+            store
+                .add_account(&a.address, kind_code(a.kind), a.display_name.as_deref())
+                .await?;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                store,
+                events,
+                active: RwLock::new(None),
+                directory: tokio::sync::Mutex::new(None),
+                narrowing: Mutex::new(Narrowing::default()),
+                raw_cache: Mutex::new(VecDeque::new()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.cfg
+    }
+
+    /// The cache.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn emit(&self, e: EngineEvent) {
+        (self.inner.events)(e)
+    }
+
+    /// The environment's name (`production`, `bas`, `sandbox`).
+    pub fn environment_name(&self) -> String {
+        crate::auth::psc::env_name(self.inner.cfg.environment).to_owned()
+    }
+
+    /// The credentials of the open session.
+    async fn credentials(&self) -> Result<Arc<dyn Credentials>> {
+        self.inner
+            .active
+            .read()
+            .await
+            .as_ref()
+            .map(|a| a.credentials.clone())
+            .ok_or(EngineError::NotLoggedIn)
+    }
+
+    /// Who acts, for the audit log.
+    async fn actor(&self) -> String {
+        self.inner
+            .active
+            .read()
+            .await
+            .as_ref()
+            .and_then(|a| a.info.national_id.clone())
+            .unwrap_or_else(|| "pli".to_owned())
+    }
+
+    /// The IMAP endpoint for the open session.
+    async fn endpoint(&self) -> Result<crate::imap::runner::Endpoint> {
+        Ok(crate::imap::runner::Endpoint {
+            server: self.inner.cfg.operator.imap.clone(),
+            tls: crate::tls::client_config(&self.inner.cfg.operator.trust_anchors)?,
+            credentials: self.credentials().await?,
+        })
+    }
+
+    /// Stops background work and closes the cache.
+    pub async fn shutdown(&self) {
+        if let Some(a) = self.inner.active.write().await.take() {
+            a.stop.cancel();
+        }
+        self.inner.store.checkpoint().await.ok();
+    }
+}

@@ -1,0 +1,297 @@
+//! Sending: the compose window's draft → MSSanté composition → the outbox (one transaction,
+//! with the end of exchange when asked) → SMTP at once, retried by the drain loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::{Engine, EngineError, Result};
+use crate::api::{DraftInput, EngineEvent, RefusedRecipient, SendResult};
+use crate::auth::Credentials;
+use crate::config::Config;
+use crate::mssante::xdm::CdaFile;
+use crate::mssante::{self, Attachment, Composed, Draft, InsNumber};
+use crate::smtp::outbox::{Backoff, Drain, Outcome};
+use crate::store::{NewOutgoing, Store};
+
+/// MIME type from a file name.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "txt" => "text/plain; charset=utf-8",
+        "xml" => "text/xml",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Sorts attached files into CDA documents (packaged as IHE XDM) and ordinary attachments.
+/// A CDA is an XML file whose start names `ClinicalDocument`.
+pub fn sort_attachments(
+    files: Vec<(String, Vec<u8>)>,
+) -> std::result::Result<(Vec<CdaFile>, Vec<Attachment>), mssante::xdm::XdmBuildError> {
+    let mut docs = Vec::new();
+    let mut others = Vec::new();
+    for (name, bytes) in files {
+        let looks_cda = content_type(&name) == "text/xml"
+            && String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+                .contains("ClinicalDocument");
+        if looks_cda {
+            docs.push(CdaFile::parse(&name, bytes)?);
+        } else {
+            others.push(Attachment {
+                content_type: content_type(&name).to_owned(),
+                name,
+                bytes,
+            });
+        }
+    }
+    Ok((docs, others))
+}
+
+/// The sending mailbox: `from` when configured, else the personal mailbox, else the first;
+/// with its display name (required, ECO.2.2.7) and kind.
+pub fn sender(cfg: &Config, from: Option<&str>) -> Result<(String, String, String)> {
+    let account = match from {
+        Some(f) => cfg
+            .accounts
+            .iter()
+            .find(|a| a.address.eq_ignore_ascii_case(f)),
+        None => cfg
+            .accounts
+            .iter()
+            .find(|a| a.kind == crate::config::MailboxKind::Personal)
+            .or(cfg.accounts.first()),
+    };
+    let (address, name, kind) = match (account, from) {
+        (Some(a), _) => (
+            a.address.clone(),
+            a.display_name.clone(),
+            super::kind_code(a.kind).to_owned(),
+        ),
+        (None, Some(f)) => (f.to_owned(), None, "PER".to_owned()),
+        (None, None) => {
+            return Err(EngineError::Invalid(
+                "aucune boîte d'envoi : ajoutez un [[accounts]] à la configuration".into(),
+            ))
+        }
+    };
+    let name = name.filter(|n| !n.trim().is_empty()).ok_or_else(|| {
+        EngineError::Invalid(format!(
+            "la boîte {address} n'a pas de nom d'affichage (display_name) : un nom explicite est \
+             exigé à côté de l'adresse (Ref#2 ECO.2.2.7)"
+        ))
+    })?;
+    Ok((address, name, kind))
+}
+
+/// Composes `draft`, writes it to the outbox (with the ended exchanges in the same
+/// transaction) and submits it at once. Whatever happens after the outbox write, the message
+/// is either sent or still in the outbox. Returns the composition and this message's outcome
+/// (`None` when another drain took it).
+pub async fn queue_and_send(
+    cfg: &Config,
+    store: &Store,
+    credentials: Arc<dyn Credentials>,
+    mut draft: Draft,
+    kind: &str,
+) -> Result<(Composed, Vec<String>, Option<Outcome>)> {
+    draft.from = draft.from.trim().to_owned();
+    let composed = mssante::compose(&draft, &cfg.product_reference, &cfg.operator.patient_domain)?;
+    let ended: Vec<String> = if draft.end_exchange {
+        composed.patients.iter().map(|p| p.to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    store
+        .outbox_enqueue(&NewOutgoing {
+            account: &draft.from,
+            account_kind: kind,
+            message_id: &composed.message_id,
+            recipients: &composed.recipients,
+            dsn: draft.receipt,
+            raw: &composed.raw,
+            ends_exchange_with: &ended,
+        })
+        .await?;
+    let drain = drain(cfg, store, credentials)?;
+    let outcomes = drain.drain_account(&draft.from, true).await?;
+    let mine = outcomes.into_iter().find(|o| match o {
+        Outcome::Delivered { message_id, .. }
+        | Outcome::AlreadySent { message_id }
+        | Outcome::Retry { message_id, .. }
+        | Outcome::Failed { message_id, .. } => *message_id == composed.message_id,
+    });
+    Ok((composed, ended, mine))
+}
+
+fn drain(cfg: &Config, store: &Store, credentials: Arc<dyn Credentials>) -> Result<Drain> {
+    Ok(Drain {
+        operator: cfg.operator.clone(),
+        imap_tls: crate::tls::client_config(&cfg.operator.trust_anchors)?,
+        credentials,
+        store: store.clone(),
+        backoff: Backoff::default(),
+        timeout: Duration::from_secs(60),
+    })
+}
+
+fn result_of(composed: &Composed, outcome: Option<Outcome>) -> SendResult {
+    let refused = |r: Vec<(String, String)>| {
+        r.into_iter()
+            .map(|(address, reason)| RefusedRecipient { address, reason })
+            .collect()
+    };
+    let (state, error, refused) = match outcome {
+        Some(Outcome::Delivered { refused: r, .. }) => ("sent", None, refused(r)),
+        Some(Outcome::AlreadySent { .. }) => ("sent", None, Vec::new()),
+        Some(Outcome::Retry {
+            error,
+            retry_in_secs,
+            ..
+        }) => (
+            "queued",
+            Some(format!(
+                "dans la boîte d'envoi, nouvel essai dans {retry_in_secs} s : {error}"
+            )),
+            Vec::new(),
+        ),
+        Some(Outcome::Failed {
+            error, refused: r, ..
+        }) => ("failed", Some(error), refused(r)),
+        None => ("queued", None, Vec::new()),
+    };
+    SendResult {
+        message_id: composed.message_id.clone(),
+        subject: composed.subject.clone(),
+        state: state.to_owned(),
+        error,
+        refused,
+    }
+}
+
+impl Engine {
+    /// Sends what the compose window holds.
+    pub async fn send(&self, input: DraftInput) -> Result<SendResult> {
+        let cfg = &self.inner.cfg;
+        let (from, from_name, kind) = sender(cfg, input.from.as_deref())?;
+        let mut files = Vec::new();
+        for f in input.attachments {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(f.base64.as_bytes())
+                .map_err(|e| {
+                    EngineError::Invalid(format!("pièce jointe {} illisible : {e}", f.name))
+                })?;
+            files.push((f.name, bytes));
+        }
+        let (documents, attachments) = sort_attachments(files)?;
+        let mut to: Vec<String> = input
+            .to
+            .iter()
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(ins) = input
+            .patient_ins
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            to.push(InsNumber::parse(ins)?.patient_address(&cfg.operator.patient_domain));
+        }
+        let (in_reply_to, references) = match input.reply_to_message {
+            Some(id) => self.reply_headers(id).await?,
+            None => (None, Vec::new()),
+        };
+        let draft = Draft {
+            from,
+            from_name,
+            to,
+            cc: input.cc,
+            subject: input.subject,
+            body: input.body,
+            in_reply_to,
+            references,
+            documents,
+            attachments,
+            receipt: input.receipt,
+            ..Default::default()
+        };
+        self.submit(draft, &kind).await
+    }
+
+    /// Ends the exchange with a patient: one message with `X-MSS-MES: FIN` (ECO.2.2.8),
+    /// recorded as ended in the cache with the outbox row.
+    pub async fn end_exchange(&self, patient_ins: &str, from: Option<&str>) -> Result<SendResult> {
+        let cfg = &self.inner.cfg;
+        let (from, from_name, kind) = sender(cfg, from)?;
+        let ins = InsNumber::parse(patient_ins)?;
+        let draft = Draft {
+            from,
+            from_name,
+            to: vec![ins.patient_address(&cfg.operator.patient_domain)],
+            subject: "Fin de l'échange".to_owned(),
+            body: "Cet échange est terminé. Vous ne pouvez plus répondre à ce message.\n"
+                .to_owned(),
+            end_exchange: true,
+            ..Default::default()
+        };
+        self.submit(draft, &kind).await
+    }
+
+    async fn submit(&self, draft: Draft, kind: &str) -> Result<SendResult> {
+        let credentials = self.credentials().await?;
+        let account = draft.from.clone();
+        let r = queue_and_send(&self.inner.cfg, &self.inner.store, credentials, draft, kind).await;
+        self.emit(EngineEvent::OutboxChanged { account });
+        let (composed, _ended, outcome) = r?;
+        Ok(result_of(&composed, outcome))
+    }
+
+    /// `In-Reply-To` and `References` for an answer to message `id`.
+    async fn reply_headers(&self, id: i64) -> Result<(Option<String>, Vec<String>)> {
+        let row = self
+            .inner
+            .store
+            .row(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound("le message auquel vous répondez".into()))?;
+        let refs = self.inner.store.references_of(id).await?;
+        let mut references = refs;
+        if let Some(m) = &row.message_id {
+            references.push(m.clone());
+        }
+        Ok((row.message_id, references))
+    }
+
+    /// Retries the outbox of every mailbox in the background until `stop`.
+    pub(super) async fn outbox_loop(&self, stop: tokio_util::sync::CancellationToken) {
+        loop {
+            if let (Ok(creds), Ok(accounts)) =
+                (self.credentials().await, self.inner.store.accounts().await)
+            {
+                if let Ok(d) = drain(&self.inner.cfg, &self.inner.store, creds) {
+                    for (_, account, _) in accounts {
+                        match d.drain_account(&account, false).await {
+                            Ok(o) if !o.is_empty() => {
+                                self.emit(EngineEvent::OutboxChanged { account })
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(%account, error = %e, "outbox drain"),
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Login, logout and the background sync of the logged-in person's mailboxes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Active, Engine, EngineError, Result};
+use crate::api::{EngineEvent, SessionInfo};
+use crate::auth::psc::{
+    self, login_with_browser, login_with_ciba, BrowserLogin, CancellationToken, CibaLogin,
+    CibaStarted, PscProvider, PscSession,
+};
+use crate::auth::{AccessToken, AuthError, Credentials, StaticToken};
+use crate::imap::runner::{self, Watch};
+use crate::imap::sync::{SyncEvent, SyncOptions};
+
+/// How the user logs in.
+#[derive(Debug, Clone)]
+pub enum LoginMethod {
+    /// The system browser (authorization code + PKCE, loopback redirect).
+    Browser {
+        /// National id to pre-fill, if given.
+        login_hint: Option<String>,
+    },
+    /// A push to the e-CPS app or the CPS card (CIBA) for this national id.
+    Ciba {
+        /// National id.
+        national_id: String,
+    },
+}
+
+/// Starts the system browser on `url` without waiting for it.
+pub fn open_system_browser(url: &str) -> std::result::Result<(), String> {
+    use std::process::{Command, Stdio};
+    let mut cmd = if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else if cfg!(windows) {
+        // rundll32 takes the URL as one argument; `cmd /C start` would split it at `&`.
+        let mut c = Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        Command::new("xdg-open")
+    };
+    cmd.arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// How long the browser or the phone may take.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Engine {
+    /// Who is logged in.
+    pub async fn session_info(&self) -> SessionInfo {
+        match self.inner.active.read().await.as_ref() {
+            Some(a) => a.info.clone(),
+            None => SessionInfo {
+                logged_in: false,
+                environment: self.environment_name(),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Resumes the session kept in the keyring (or takes `PLI_ACCESS_TOKEN` for automation),
+    /// then starts the sync. "No session" is not an error: the login screen is shown.
+    pub async fn resume(&self) -> SessionInfo {
+        if let Some(t) = std::env::var("PLI_ACCESS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
+            let info = SessionInfo {
+                logged_in: true,
+                environment: self.environment_name(),
+                display_name: Some("Jeton d'accès fourni (PLI_ACCESS_TOKEN)".to_owned()),
+                ..Default::default()
+            };
+            self.activate(None, Arc::new(StaticToken(AccessToken::new(t))), info)
+                .await;
+            return self.session_info().await;
+        }
+        let provider = match PscProvider::discover(&self.inner.cfg).await {
+            Ok(p) => p,
+            Err(e) => return self.not_logged_in(Some(e.to_string())),
+        };
+        match PscSession::resume(provider, None).await {
+            Ok(s) => {
+                self.established(s).await;
+                self.session_info().await
+            }
+            Err(AuthError::LoginRequired) => self.not_logged_in(None),
+            Err(e) => self.not_logged_in(Some(e.to_string())),
+        }
+    }
+
+    fn not_logged_in(&self, error: Option<String>) -> SessionInfo {
+        SessionInfo {
+            logged_in: false,
+            environment: self.environment_name(),
+            error,
+            ..Default::default()
+        }
+    }
+
+    /// Logs in with Pro Santé Connect, then starts the sync.
+    pub async fn login(&self, method: LoginMethod) -> Result<SessionInfo> {
+        let provider = PscProvider::discover(&self.inner.cfg).await?;
+        let cancel = CancellationToken::new();
+        let session = match method {
+            LoginMethod::Ciba { national_id } => {
+                let national_id = national_id.trim().to_owned();
+                if national_id.is_empty() || !national_id.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    return Err(EngineError::Invalid(
+                        "saisissez votre identifiant national (RPPS ou ADELI, chiffres seulement)"
+                            .into(),
+                    ));
+                }
+                let req = CibaLogin {
+                    login_hint: national_id,
+                    binding_message: None,
+                    channel: Some("CARD".to_owned()),
+                };
+                let events = self.inner.events.clone();
+                let on_started = move |s: &CibaStarted| {
+                    events(EngineEvent::CibaStarted {
+                        binding_message: s.binding_message.clone(),
+                        expires_in: s.expires_in.as_secs() as i64,
+                    })
+                };
+                let guard = cancel.clone();
+                tokio::select! {
+                    r = login_with_ciba(&provider, &req, &on_started, &cancel) => r?,
+                    _ = tokio::time::sleep(LOGIN_TIMEOUT) => { guard.cancel(); return Err(AuthError::Timeout.into()) }
+                }
+            }
+            LoginMethod::Browser { login_hint } => {
+                let open = |url: &str| open_system_browser(url);
+                let opts = BrowserLogin {
+                    timeout: LOGIN_TIMEOUT,
+                    login_hint,
+                    ..BrowserLogin::default()
+                };
+                login_with_browser(&provider, &open, &opts, &cancel).await?
+            }
+        };
+        self.established(session).await;
+        Ok(self.session_info().await)
+    }
+
+    async fn established(&self, session: PscSession) {
+        let id = session.identity();
+        let info = SessionInfo {
+            logged_in: true,
+            environment: self.environment_name(),
+            display_name: Some(id.display_name()),
+            national_id: Some(id.national_id.clone()),
+            profession: id.exercices.first().and_then(|e| e.code_profession.clone()),
+            error: None,
+        };
+        let session = Arc::new(session);
+        let credentials: Arc<dyn Credentials> = session.clone();
+        self.activate(Some(session), credentials, info).await;
+    }
+
+    async fn activate(
+        &self,
+        psc: Option<Arc<PscSession>>,
+        credentials: Arc<dyn Credentials>,
+        info: SessionInfo,
+    ) {
+        let stop = CancellationToken::new();
+        let actor = info.national_id.clone().unwrap_or_else(|| "pli".into());
+        if let Some(old) = self.inner.active.write().await.replace(Active {
+            psc: psc.clone(),
+            credentials,
+            info,
+            stop: stop.clone(),
+        }) {
+            old.stop.cancel();
+        }
+        self.inner
+            .store
+            .audit(&actor, None, "login", "Pro Santé Connect", "ok")
+            .await
+            .ok();
+        if let Some(psc) = psc {
+            // Keep the tokens fresh; a refused refresh ends the session in the UI.
+            let engine = self.clone();
+            let stop2 = stop.clone();
+            tokio::spawn(async move {
+                let why = psc.keep_alive(&stop2).await;
+                if !stop2.is_cancelled() {
+                    tracing::warn!(error = %why, "PSC session ended");
+                    engine.end_local_session().await;
+                }
+            });
+        }
+        self.start_sync(stop).await;
+    }
+
+    async fn end_local_session(&self) {
+        if let Some(a) = self.inner.active.write().await.take() {
+            a.stop.cancel();
+        }
+        self.emit(EngineEvent::SessionEnded);
+    }
+
+    /// Logs out: revokes the session at PSC, forgets it in the keyring, stops the sync.
+    /// The cache stays (it is encrypted and readable only with this computer's keyring).
+    pub async fn logout(&self) -> Result<()> {
+        let active = self.inner.active.write().await.take();
+        let Some(active) = active else {
+            return Ok(());
+        };
+        active.stop.cancel();
+        let actor = active.info.national_id.clone().unwrap_or_default();
+        let result = match &active.psc {
+            Some(s) => match s.logout(None).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    psc::forget(
+                        self.inner.cfg.environment,
+                        active.info.national_id.as_deref(),
+                    )?;
+                    Err(EngineError::Other(format!(
+                        "session effacée de cet ordinateur, mais non révoquée chez Pro Santé \
+                         Connect : {e}"
+                    )))
+                }
+            },
+            None => Ok(()),
+        };
+        self.inner
+            .store
+            .audit(&actor, None, "logout", "Pro Santé Connect", "ok")
+            .await
+            .ok();
+        self.emit(EngineEvent::SessionEnded);
+        result
+    }
+
+    /// The mailboxes to sync: every account of the cache.
+    async fn sync_accounts(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .inner
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|(_, a, k)| (a, k))
+            .collect())
+    }
+
+    fn progress_sink(&self) -> runner::Progress {
+        let events = self.inner.events.clone();
+        Arc::new(move |e: SyncEvent| {
+            let (account, folder, phase, done, total) = match e {
+                SyncEvent::Headers {
+                    account,
+                    folder,
+                    done,
+                    total,
+                } => (account, folder, "headers", done, total),
+                SyncEvent::Bodies {
+                    account,
+                    folder,
+                    done,
+                    total,
+                } => (account, folder, "bodies", done, total),
+            };
+            events(EngineEvent::SyncProgress {
+                account,
+                folder,
+                phase: phase.to_owned(),
+                done: done as i64,
+                total: total as i64,
+            })
+        })
+    }
+
+    /// Starts one watch loop per mailbox (sync, IDLE, reconnect with back-off) and the
+    /// outbox drain, all stopped by `stop`.
+    async fn start_sync(&self, stop: CancellationToken) {
+        let Ok(endpoint) = self.endpoint().await else {
+            return;
+        };
+        let accounts = match self.sync_accounts().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "no accounts to sync");
+                return;
+            }
+        };
+        let events = self.inner.events.clone();
+        let on_sync: runner::OnSync = Arc::new(move |account, r| match r {
+            Ok(rep) => events(EngineEvent::MailChanged {
+                account: account.to_owned(),
+                new: rep.new as i64,
+            }),
+            Err(e) => events(EngineEvent::SyncFailed {
+                account: account.to_owned(),
+                error: e.to_string(),
+            }),
+        });
+        for (address, kind) in accounts {
+            let w = Watch {
+                endpoint: endpoint.clone(),
+                store: self.inner.store.clone(),
+                address,
+                kind,
+                options: SyncOptions::default(),
+                progress: self.progress_sink(),
+                on_sync: on_sync.clone(),
+            };
+            let stop = stop.clone();
+            tokio::spawn(async move { runner::watch(w, stop.cancelled_owned()).await });
+        }
+        let engine = self.clone();
+        tokio::spawn(async move { engine.outbox_loop(stop).await });
+    }
+
+    /// One sync pass of every mailbox now (the "Relever" button); events report it.
+    pub async fn sync_now(&self) -> Result<()> {
+        let endpoint = self.endpoint().await?;
+        let accounts = self.sync_accounts().await?;
+        let results = runner::sync_all_once(
+            &endpoint,
+            &self.inner.store,
+            &accounts,
+            &SyncOptions::default(),
+            self.progress_sink(),
+        )
+        .await;
+        for (account, r) in results {
+            match r {
+                Ok(rep) => self.emit(EngineEvent::MailChanged {
+                    account,
+                    new: rep.new as i64,
+                }),
+                Err(e) => self.emit(EngineEvent::SyncFailed {
+                    account,
+                    error: e.to_string(),
+                }),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,411 @@
+//! Read-only queries for front-ends: folder counts, pages of a message list, one message,
+//! patient conversations, recent correspondents. All on the reader pool.
+//!
+//! Patient mail (from `…@<patient domain>`) is kept out of the professional lists and
+//! counts: it has its own pane (Ref#2 ECO.3.1.1).
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A folder with its counts, from the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderCounts {
+    /// Row id.
+    pub id: i64,
+    /// Server name.
+    pub name: String,
+    /// RFC 6154 special use.
+    pub special_use: Option<String>,
+    /// Unread professional messages.
+    pub unread: i64,
+    /// Professional messages.
+    pub total: i64,
+}
+
+/// Which rows a page is cut from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageScope {
+    /// One folder's professional mail.
+    Folder(i64),
+    /// Every INBOX's professional mail.
+    Unified,
+    /// Mail from or to one patient address (every folder).
+    Patient(String),
+    /// These message ids, in this order (search hits).
+    Ids(Vec<i64>),
+}
+
+/// One cached message as a front-end lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowData {
+    /// Row id.
+    pub id: i64,
+    /// Mailbox address.
+    pub account: String,
+    /// Folder name.
+    pub folder: String,
+    /// Server UID.
+    pub uid: u32,
+    /// Sender.
+    pub from_addr: Option<String>,
+    /// Sender display name.
+    pub from_name: Option<String>,
+    /// To addresses (comma separated).
+    pub to_addrs: Option<String>,
+    /// Cc addresses (comma separated).
+    pub cc_addrs: Option<String>,
+    /// Subject as received.
+    pub subject: Option<String>,
+    /// Date header.
+    pub sent_at: Option<i64>,
+    /// Arrival.
+    pub received_at: Option<i64>,
+    /// Flags, space separated.
+    pub flags: String,
+    /// \Seen.
+    pub seen: bool,
+    /// \Flagged.
+    pub flagged: bool,
+    /// Health document attached.
+    pub has_documents: bool,
+    /// X-MSS-INS.
+    pub patient_ins: Option<String>,
+    /// Start of the text.
+    pub snippet: Option<String>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// Body stored.
+    pub body_state: i64,
+}
+
+/// Body and attachments of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BodyParts {
+    /// Plain text.
+    pub text: Option<String>,
+    /// Untrusted HTML.
+    pub html: Option<String>,
+    /// (index, name, MIME type, size, is a document).
+    pub attachments: Vec<(u32, Option<String>, String, i64, bool)>,
+}
+
+/// One patient conversation from the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientThread {
+    /// Patient address (lower case).
+    pub address: String,
+    /// Display name of the patient's latest message, if any came from the patient.
+    pub name: Option<String>,
+    /// The mailbox of the conversation.
+    pub account: String,
+    /// Messages both ways.
+    pub messages: i64,
+    /// Unread messages from the patient.
+    pub unread: i64,
+    /// Latest message.
+    pub last_at: Option<i64>,
+}
+
+const ROW_COLUMNS: &str = "m.id, a.address, f.name, m.uid, m.from_addr, m.from_name, m.to_addrs,
+    m.cc_addrs, m.subject, m.sent_at, m.received_at, m.flags, m.seen, m.flagged,
+    m.has_documents, m.patient_ins, m.snippet, m.message_id, m.body_state";
+
+fn row_data(r: &SqliteRow) -> RowData {
+    RowData {
+        id: r.get(0),
+        account: r.get(1),
+        folder: r.get(2),
+        uid: r.get::<i64, _>(3) as u32,
+        from_addr: r.get(4),
+        from_name: r.get(5),
+        to_addrs: r.get(6),
+        cc_addrs: r.get(7),
+        subject: r.get(8),
+        sent_at: r.get(9),
+        received_at: r.get(10),
+        flags: r.get(11),
+        seen: r.get(12),
+        flagged: r.get(13),
+        has_documents: r.get(14),
+        patient_ins: r.get(15),
+        snippet: r.get(16),
+        message_id: r.get(17),
+        body_state: r.get(18),
+    }
+}
+
+/// `LIKE` pattern of the patient domain's addresses (the domain holds no `%` or `_` that
+/// matter: it comes from the configuration).
+fn patient_like(patient_domain: &str) -> String {
+    format!("%@{}", patient_domain.to_ascii_lowercase())
+}
+
+impl Store {
+    /// Folders of an account with unread and total counts of professional mail.
+    pub async fn folder_counts(
+        &self,
+        account_id: i64,
+        patient_domain: &str,
+    ) -> Result<Vec<FolderCounts>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.id, f.name, f.special_use,
+                    COUNT(m.id) FILTER (WHERE m.seen = 0),
+                    COUNT(m.id)
+             FROM folders f
+             LEFT JOIN messages m ON m.folder_id = f.id
+                  AND (m.from_addr IS NULL OR m.from_addr NOT LIKE ?2)
+             WHERE f.account_id = ?1 AND f.selectable
+             GROUP BY f.id ORDER BY f.name != 'INBOX', f.special_use IS NULL, f.name",
+        )
+        .bind(account_id)
+        .bind(patient_like(patient_domain))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| FolderCounts {
+                id: r.get(0),
+                name: r.get(1),
+                special_use: r.get(2),
+                unread: r.get(3),
+                total: r.get(4),
+            })
+            .collect())
+    }
+
+    /// One page of a list, newest first, and the size of the whole list.
+    pub async fn page(
+        &self,
+        scope: &PageScope,
+        patient_domain: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<RowData>), StoreError> {
+        let like = patient_like(patient_domain);
+        let from = "FROM messages m JOIN folders f ON f.id = m.folder_id
+                    JOIN accounts a ON a.id = f.account_id";
+        let order = "ORDER BY COALESCE(m.received_at, m.sent_at) DESC, m.id DESC";
+        let professional = "(m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
+        match scope {
+            PageScope::Folder(folder_id) => {
+                let total: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) {from} WHERE m.folder_id = ?2 AND {professional}"
+                ))
+                .bind(&like)
+                .bind(folder_id)
+                .fetch_one(self.reader())
+                .await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {ROW_COLUMNS} {from} WHERE m.folder_id = ?2 AND {professional}
+                     {order} LIMIT ?3 OFFSET ?4"
+                ))
+                .bind(&like)
+                .bind(folder_id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?;
+                Ok((total, rows.iter().map(row_data).collect()))
+            }
+            PageScope::Unified => {
+                let total: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) {from} WHERE f.name = 'INBOX' AND {professional}"
+                ))
+                .bind(&like)
+                .fetch_one(self.reader())
+                .await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {ROW_COLUMNS} {from} WHERE f.name = 'INBOX' AND {professional}
+                     {order} LIMIT ?2 OFFSET ?3"
+                ))
+                .bind(&like)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?;
+                Ok((total, rows.iter().map(row_data).collect()))
+            }
+            PageScope::Patient(address) => {
+                let address = address.to_ascii_lowercase();
+                // to_addrs is a comma-separated list of lower-case addresses.
+                let cond =
+                    "(m.from_addr = ?1 OR ',' || REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ','
+                             LIKE '%,' || ?1 || ',%')";
+                let total: i64 =
+                    sqlx::query_scalar(&format!("SELECT COUNT(*) {from} WHERE {cond}"))
+                        .bind(&address)
+                        .fetch_one(self.reader())
+                        .await?;
+                let rows = sqlx::query(&format!(
+                    "SELECT {ROW_COLUMNS} {from} WHERE {cond} {order} LIMIT ?2 OFFSET ?3"
+                ))
+                .bind(&address)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?;
+                Ok((total, rows.iter().map(row_data).collect()))
+            }
+            PageScope::Ids(ids) => {
+                let total = ids.len() as i64;
+                let window: Vec<i64> = ids
+                    .iter()
+                    .copied()
+                    .skip(offset.max(0) as usize)
+                    .take(limit.max(0) as usize)
+                    .collect();
+                let mut out = Vec::with_capacity(window.len());
+                for id in window {
+                    if let Some(r) = self.row(id).await? {
+                        out.push(r);
+                    }
+                }
+                Ok((total, out))
+            }
+        }
+    }
+
+    /// One message's row.
+    pub async fn row(&self, id: i64) -> Result<Option<RowData>, StoreError> {
+        let r = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM messages m JOIN folders f ON f.id = m.folder_id
+             JOIN accounts a ON a.id = f.account_id WHERE m.id = ?1"
+        ))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(r.as_ref().map(row_data))
+    }
+
+    /// Text, HTML and attachments of one message.
+    pub async fn body_parts(&self, id: i64) -> Result<BodyParts, StoreError> {
+        let body: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT text_body, html_body FROM bodies WHERE message_pk = ?1")
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?;
+        let atts: Vec<(i64, Option<String>, Option<String>, Option<i64>, bool)> = sqlx::query_as(
+            "SELECT part, name, mime_type, size, is_document FROM attachments
+             WHERE message_pk = ?1 ORDER BY part",
+        )
+        .bind(id)
+        .fetch_all(self.reader())
+        .await?;
+        let (text, html) = body.unwrap_or_default();
+        Ok(BodyParts {
+            text,
+            html,
+            attachments: atts
+                .into_iter()
+                .map(|(p, n, m, s, d)| {
+                    (
+                        p as u32,
+                        n,
+                        m.unwrap_or_else(|| "application/octet-stream".into()),
+                        s.unwrap_or(0),
+                        d,
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Conversations with patients: one per (mailbox, patient address), latest first.
+    pub async fn patient_threads(
+        &self,
+        patient_domain: &str,
+    ) -> Result<Vec<PatientThread>, StoreError> {
+        let like = patient_like(patient_domain);
+        // Every (message, patient address) pair: the sender when a patient wrote, else each
+        // patient recipient of a message sent by the professional.
+        let rows = sqlx::query(
+            "WITH RECURSIVE split(id, rest, addr) AS (
+                 SELECT m.id, REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ',', NULL
+                 FROM messages m WHERE m.to_addrs LIKE '%' || ?2 || '%'
+                 UNION ALL
+                 SELECT id, SUBSTR(rest, INSTR(rest, ',') + 1), SUBSTR(rest, 1, INSTR(rest, ',') - 1)
+                 FROM split WHERE rest <> ''
+             ),
+             pairs(id, addr) AS (
+                 SELECT id, addr FROM split WHERE addr LIKE ?1
+                 UNION
+                 SELECT m.id, m.from_addr FROM messages m WHERE m.from_addr LIKE ?1
+             )
+             SELECT p.addr, a.address,
+                    COUNT(*),
+                    COUNT(*) FILTER (WHERE m.from_addr = p.addr AND m.seen = 0),
+                    MAX(COALESCE(m.received_at, m.sent_at)),
+                    (SELECT m2.from_name FROM messages m2 WHERE m2.from_addr = p.addr
+                       AND m2.from_name IS NOT NULL
+                     ORDER BY m2.received_at DESC LIMIT 1)
+             FROM pairs p JOIN messages m ON m.id = p.id
+             JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
+             GROUP BY p.addr, a.address
+             ORDER BY MAX(COALESCE(m.received_at, m.sent_at)) DESC",
+        )
+        .bind(&like)
+        .bind(format!("@{}", patient_domain.to_ascii_lowercase()))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PatientThread {
+                address: r.get(0),
+                account: r.get(1),
+                messages: r.get(2),
+                unread: r.get(3),
+                last_at: r.get(4),
+                name: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Addresses the user wrote to or received from, most used first, whose address or name
+    /// contains `needle` (lower case); for the compose window's autocomplete.
+    pub async fn recent_correspondents(
+        &self,
+        needle: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Option<String>, i64)>, StoreError> {
+        let pattern = format!("%{}%", needle.to_lowercase().replace(['%', '_'], ""));
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT from_addr, MAX(from_name), COUNT(*) AS uses FROM messages
+             WHERE from_addr IS NOT NULL AND (from_addr LIKE ?1 OR LOWER(from_name) LIKE ?1)
+             GROUP BY from_addr ORDER BY uses DESC, from_addr LIMIT ?2",
+        )
+        .bind(pattern)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows)
+    }
+
+    /// Where a message lives on the server: (account, folder, UID).
+    pub async fn location(&self, id: i64) -> Result<Option<(String, String, u32)>, StoreError> {
+        let r: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT a.address, f.name, m.uid FROM messages m JOIN folders f ON f.id = m.folder_id
+             JOIN accounts a ON a.id = f.account_id WHERE m.id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(r.map(|(a, f, u)| (a, f, u as u32)))
+    }
+}
+
+impl Store {
+    /// The References of a cached message (ids without brackets).
+    pub async fn references_of(&self, id: i64) -> Result<Vec<String>, StoreError> {
+        let refs: Option<Option<String>> =
+            sqlx::query_scalar("SELECT refs FROM messages WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?;
+        Ok(refs
+            .flatten()
+            .map(|r| r.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,61 @@
+//! Mailboxes, lists, reading, flags, patients, sync.
+
+use pli_core::api::{ListScope, MailboxView, MessageDetail, MessagePage, PatientConversation};
+
+use super::err;
+use crate::state::AppState;
+
+/// Mailboxes and folders with unread counts.
+#[tauri::command]
+pub async fn mailboxes(state: tauri::State<'_, AppState>) -> Result<Vec<MailboxView>, String> {
+    state.engine()?.mailboxes().await.map_err(err)
+}
+
+/// A window of a message list.
+#[tauri::command]
+pub async fn list_messages(
+    state: tauri::State<'_, AppState>,
+    scope: ListScope,
+    offset: i64,
+    limit: i64,
+) -> Result<MessagePage, String> {
+    state
+        .engine()?
+        .list(scope, offset, limit)
+        .await
+        .map_err(err)
+}
+
+/// Opens a message (marks it read).
+#[tauri::command]
+pub async fn read_message(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    allow_remote: bool,
+) -> Result<MessageDetail, String> {
+    state.engine()?.message(id, allow_remote).await.map_err(err)
+}
+
+/// `seen`, `unseen`, `flag`, `unflag` or `delete`.
+#[tauri::command]
+pub async fn set_flag(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    op: String,
+) -> Result<(), String> {
+    state.engine()?.set_flag(id, &op).await.map_err(err)
+}
+
+/// The patient pane.
+#[tauri::command]
+pub async fn patients(
+    state: tauri::State<'_, AppState>,
+) -> Result<Vec<PatientConversation>, String> {
+    state.engine()?.patients().await.map_err(err)
+}
+
+/// One sync pass of every mailbox now.
+#[tauri::command]
+pub async fn sync_now(state: tauri::State<'_, AppState>) -> Result<(), String> {
+    state.engine()?.sync_now().await.map_err(err)
+}

@@ -1,0 +1,51 @@
+//! Login, logout, who is logged in.
+
+use pli_core::api::SessionInfo;
+use pli_core::engine::LoginMethod;
+
+use super::err;
+use crate::state::AppState;
+
+/// Who is logged in (no network).
+#[tauri::command]
+pub async fn session_info(state: tauri::State<'_, AppState>) -> Result<SessionInfo, String> {
+    Ok(state.engine()?.session_info().await)
+}
+
+/// Resumes the session kept in the keyring, if any, and starts the sync.
+#[tauri::command]
+pub async fn session_resume(state: tauri::State<'_, AppState>) -> Result<SessionInfo, String> {
+    Ok(state.engine()?.resume().await)
+}
+
+/// Logs in by a push to the e-CPS app or the CPS card (CIBA).
+#[tauri::command]
+pub async fn login_ciba(
+    state: tauri::State<'_, AppState>,
+    national_id: String,
+) -> Result<SessionInfo, String> {
+    state
+        .engine()?
+        .login(LoginMethod::Ciba { national_id })
+        .await
+        .map_err(err)
+}
+
+/// Logs in through the system browser.
+#[tauri::command]
+pub async fn login_browser(
+    state: tauri::State<'_, AppState>,
+    login_hint: Option<String>,
+) -> Result<SessionInfo, String> {
+    state
+        .engine()?
+        .login(LoginMethod::Browser { login_hint })
+        .await
+        .map_err(err)
+}
+
+/// Logs out (revokes at PSC, forgets the keyring entry, stops the sync).
+#[tauri::command]
+pub async fn logout(state: tauri::State<'_, AppState>) -> Result<(), String> {
+    state.engine()?.logout().await.map_err(err)
+}
