@@ -68,6 +68,9 @@ pub struct BodyData {
     pub snippet: String,
     /// Attachments: (part, name, MIME type, size, is a health document).
     pub attachments: Vec<(u32, Option<String>, String, u64, bool)>,
+    /// Searchable text of the health documents (CDA narrative, documents inside an XDM
+    /// archive, PDF text), capped; indexed with the attachment names, not stored elsewhere.
+    pub attachment_text: String,
 }
 
 impl BodyData {
@@ -481,15 +484,18 @@ async fn write_body(
         .execute(&mut **tx)
         .await?;
     }
-    let names: Vec<&str> = b
+    let mut indexed: Vec<&str> = b
         .attachments
         .iter()
         .filter_map(|a| a.1.as_deref())
         .collect();
+    if !b.attachment_text.is_empty() {
+        indexed.push(&b.attachment_text);
+    }
     sqlx::query("UPDATE search_text SET body = ?2, attachments = ?3 WHERE rowid = ?1")
         .bind(id)
         .bind(&b.text)
-        .bind(names.join(" "))
+        .bind(indexed.join(" "))
         .execute(&mut **tx)
         .await?;
     sqlx::query(
