@@ -1,11 +1,25 @@
 //! The built desktop app, started under Xvfb and driven through tauri-driver + WebKitWebDriver
-//! as a person would see it. `scripts/test` builds the app and starts Xvfb and tauri-driver;
-//! it passes `PLI_GUI_APP` (the binary) and `PLI_WEBDRIVER_URL`. Screenshots land in
-//! `target/gui-screenshots/`.
+//! as a person uses it, against the sandbox servers. `scripts/test` builds the app and starts
+//! Xvfb and tauri-driver; it passes `PLI_GUI_APP` (the binary) and `PLI_WEBDRIVER_URL`.
+//! Screenshots of each step land in `target/gui-screenshots/`.
+//!
+//! One scenario, in order (each step needs the previous one): the login screen; log in
+//! through the sandbox PSC by CIBA (auto-approved by the sandbox like a tap on the e-CPS
+//! app); the seeded inbox; a patient message with the patient's name and INS; a CR-BIO N3
+//! and an N1 document; ending the exchange with a patient (the patient's mailbox, read by the
+//! Dovecot master user, receives the `X-MSS-MES: FIN` message); composing to a directory
+//! result with a CDA attached (it arrives as IHE XDM); searching a word found only inside an
+//! attached document; the audit view.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use pli_e2e::{person, repo_root, sandbox_config, webdriver::Session};
+use futures::TryStreamExt;
+use mail_parser::{MessageParser, MimeHeaders};
+use pli_e2e::sync_support::master_session;
+use pli_e2e::webdriver::Session;
+use pli_e2e::{person, repo_root, sandbox_config};
+use serde_json::json;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -13,34 +27,320 @@ fn env(name: &str) -> String {
     })
 }
 
-#[tokio::test]
-async fn desktop_app_starts_and_shows_the_sandbox_mailboxes() {
-    let cfg = sandbox_config();
-    let app = env("PLI_GUI_APP");
-    let driver = env("PLI_WEBDRIVER_URL");
-    let s = Session::start_tauri(&driver, &app).await.unwrap();
+const SHORT: Duration = Duration::from_secs(15);
+const LONG: Duration = Duration::from_secs(90);
 
-    let title = s.title().await.unwrap();
-    assert_eq!(title, "Pli — Messagerie sécurisée de santé");
-    let h1 = s
-        .wait_text("#app-title", Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert_eq!(h1, "Pli");
-    // The configured mailboxes come from the engine over IPC, not from the page.
-    let anne = person(&cfg, "practitioner");
-    let addr = s
-        .wait_text(".account .addr", Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert_eq!(Some(addr.as_str()), anne.personal_mailbox.as_deref());
-    let env_badge = s.wait_text(".env", Duration::from_secs(5)).await.unwrap();
-    assert_eq!(env_badge, "Bac à sable local");
-
+async fn shot(s: &Session, name: &str) {
     let png = s.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     let dir = repo_root().join("target/gui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("01-app-start.png"), &png).unwrap();
-    s.quit().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+}
+
+/// UIDs of a mailbox's INBOX messages carrying header `header` (master user).
+async fn uids_with_header(
+    cfg: &pli_core::config::Config,
+    mailbox: &str,
+    header: &str,
+) -> BTreeSet<u32> {
+    let mut m = master_session(cfg, mailbox).await;
+    m.select("INBOX").await.unwrap();
+    let found = m.uid_search(format!("HEADER {header} \"\"")).await.unwrap();
+    m.logout().await.ok();
+    found.into_iter().collect()
+}
+
+async fn fetch_raw(cfg: &pli_core::config::Config, mailbox: &str, uid: u32) -> Vec<u8> {
+    let mut m = master_session(cfg, mailbox).await;
+    m.select("INBOX").await.unwrap();
+    let f: Vec<_> = m
+        .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    m.logout().await.ok();
+    f[0].body().unwrap().to_vec()
+}
+
+/// Waits until `mailbox` has a message with `header` that was not in `before`.
+async fn new_message(
+    cfg: &pli_core::config::Config,
+    mailbox: &str,
+    header: &str,
+    before: &BTreeSet<u32>,
+) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        let now = uids_with_header(cfg, mailbox, header).await;
+        if let Some(uid) = now.difference(before).last() {
+            return fetch_raw(cfg, mailbox, *uid).await;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new message with {header} in {mailbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_practitioner_logs_in_reads_documents_ends_an_exchange_sends_and_searches() {
+    let mut cfg = sandbox_config();
+    let anne = person(&cfg, "practitioner");
+    let gp = person(&cfg, "gp");
+    let gp_mailbox = gp.personal_mailbox.clone().unwrap();
+    let lea_ins = "279035121518989";
+    let lea_mailbox = format!("{lea_ins}@{}", cfg.operator.patient_domain);
+
+    // A fresh cache for this run, and no PSC session left in the keyring by other tests: the
+    // app must show its login screen.
+    let dir = tempfile::tempdir().unwrap();
+    cfg.data_dir = Some(dir.path().join("data"));
+    let conf = dir.path().join("pli.toml");
+    let text = std::fs::read_to_string(repo_root().join("target/sandbox/pli.toml")).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("data_dir") {
+                format!(
+                    "data_dir = {:?}",
+                    dir.path().join("data").display().to_string()
+                )
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&conf, text).unwrap();
+    pli_core::auth::psc::forget(cfg.environment, None).ok();
+
+    let s = Session::start_tauri_with(
+        &env("PLI_WEBDRIVER_URL"),
+        &env("PLI_GUI_APP"),
+        &["--config".to_owned(), conf.display().to_string()],
+    )
+    .await
+    .unwrap();
+    let result = scenario(&s, &cfg, &anne, &gp_mailbox, lea_ins, &lea_mailbox).await;
+    if result.is_err() {
+        shot(&s, "99-failure").await;
+    }
+    s.quit().await.ok();
+    result.unwrap();
+}
+
+async fn scenario(
+    s: &Session,
+    cfg: &pli_core::config::Config,
+    anne: &pli_core::config::SandboxPerson,
+    gp_mailbox: &str,
+    lea_ins: &str,
+    lea_mailbox: &str,
+) -> anyhow::Result<()> {
+    // 1. The login screen, in French, on the sandbox.
+    assert_eq!(s.title().await?, "Pli — Messagerie sécurisée de santé");
+    s.wait_for("#login-ciba", SHORT).await?;
+    let body = s.wait_text("body", SHORT).await?;
+    assert!(body.contains("Pro Santé Connect"), "{body}");
+    assert!(body.contains("Bac à sable local"), "{body}");
+    shot(s, "01-login").await;
+
+    // 2. Log in by CIBA with Anne's national id; the sandbox approves like the e-CPS app.
+    s.type_into("#login-national-id", &anne.national_id, SHORT)
+        .await?;
+    s.click("#login-ciba", SHORT).await?;
+    let who = s.wait_text("#session-name", LONG).await?;
+    assert!(who.contains("LEFÈVRE"), "logged in as {who}");
+    shot(s, "02-logged-in").await;
+
+    // 3. The seeded inbox appears (synced by the engine from Dovecot).
+    s.wait_until(
+        "document.querySelectorAll('[data-testid=message-row]').length > 3",
+        LONG,
+    )
+    .await?;
+    shot(s, "03-inbox").await;
+
+    // 4. The patient pane: Léa DUPOND's conversation, a message with her name and INS.
+    s.click("[data-testid=patients-tab]", SHORT).await?;
+    let conv = format!("[data-testid=patient-conversation][data-ins='{lea_ins}']");
+    s.click(&conv, LONG).await?;
+    let conv_text = s.wait_text(&conv, SHORT).await?;
+    assert!(conv_text.contains("DUPOND"), "{conv_text}");
+    s.click("[data-testid=message-row]", SHORT).await?;
+    let banner = s.wait_text("[data-testid=patient-banner]", SHORT).await?;
+    assert!(
+        banner.contains("DUPOND") && banner.contains("Léa") && banner.contains(lea_ins),
+        "patient banner: {banner}"
+    );
+    shot(s, "04-patient-message").await;
+
+    // 5. End the exchange with Léa: confirmation, then the FIN message reaches her mailbox.
+    let before = uids_with_header(cfg, lea_mailbox, "X-MSS-MES").await;
+    s.click("[data-testid=end-exchange]", SHORT).await?;
+    let dialog = s.wait_text("[role=dialog]", SHORT).await?;
+    assert!(dialog.contains("ne pourra plus répondre"), "{dialog}");
+    shot(s, "05-end-exchange-confirm").await;
+    s.click("[data-testid=confirm-end]", SHORT).await?;
+    let fin = new_message(cfg, lea_mailbox, "X-MSS-MES", &before).await;
+    let fin = MessageParser::default().parse(&fin).unwrap();
+    assert_eq!(
+        fin.header_raw("X-MSS-MES").map(str::trim),
+        Some("FIN"),
+        "the patient's mailbox got the end-of-exchange message"
+    );
+    s.wait_for(
+        &format!("{conv} [data-testid=exchange-ended], [data-testid=exchange-ended]"),
+        LONG,
+    )
+    .await?;
+    shot(s, "06-exchange-ended").await;
+
+    // 6. A CR-BIO (N3, structured) from the laboratory: rendered in the isolated viewer.
+    let personal = anne.personal_mailbox.clone().unwrap();
+    s.click(
+        &format!("[data-testid=folder][data-account='{personal}'][data-name='INBOX']"),
+        SHORT,
+    )
+    .await?;
+    // The newest laboratory report in Anne's inbox is the microbiology CR-BIO.
+    open_row_with(s, "examens biologiques").await?;
+    s.click("[data-testid=attachment]", SHORT).await?;
+    s.wait_for("[data-testid=document-viewer] #document-frame", LONG)
+        .await?;
+    let srcdoc = s
+        .wait_until(
+            "document.querySelector('#document-frame')?.getAttribute('srcdoc')",
+            SHORT,
+        )
+        .await?;
+    let srcdoc = srcdoc.as_str().unwrap_or_default();
+    assert!(
+        srcdoc.contains("Gentamicine") || srcdoc.contains("gentamicine"),
+        "CR-BIO table"
+    );
+    assert!(
+        !srcdoc.contains("<script"),
+        "no script in a rendered document"
+    );
+    let sandbox_attr = s
+        .execute("return document.querySelector('#document-frame').getAttribute('sandbox')")
+        .await?;
+    assert_eq!(
+        sandbox_attr,
+        json!(""),
+        "the document frame is fully sandboxed"
+    );
+    shot(s, "07-cr-bio-n3").await;
+    s.execute(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+    )
+    .await?;
+    s.wait_until(
+        "!document.querySelector('[data-testid=document-viewer]')",
+        SHORT,
+    )
+    .await?;
+
+    // 7. An N1 (PDF inside the CDA) imaging report.
+    open_row_with(s, "imagerie").await?;
+    s.click("[data-testid=attachment]", SHORT).await?;
+    s.wait_for("[data-testid=document-viewer]", LONG).await?;
+    let level = s.wait_text("[data-testid=document-viewer]", SHORT).await?;
+    assert!(level.contains("N1"), "N1 document shown: {level}");
+    shot(s, "08-n1-document").await;
+    s.execute(
+        "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
+    )
+    .await?;
+
+    // 8. Compose to a directory result (Bruno GIRARD) with a CDA attached: arrives as XDM.
+    let before = uids_with_header(cfg, gp_mailbox, "X-MSS-CODECDA").await;
+    s.click("[data-testid=compose-button]", SHORT).await?;
+    s.type_into("#compose-to", "girard", SHORT).await?;
+    let sugg = format!("[data-testid=suggestion][data-mail='{gp_mailbox}']");
+    s.click(&sugg, LONG).await?;
+    s.type_into("#compose-subject", "Résultats TROD", SHORT)
+        .await?;
+    s.type_into(
+        "#compose-body",
+        "Bonjour Bruno, voici le compte rendu.",
+        SHORT,
+    )
+    .await?;
+    let cda = repo_root().join("tests/fixtures/cda/BIO-TROD_2024.01_COVID-19.xml");
+    s.type_into("#compose-files", &cda.display().to_string(), SHORT)
+        .await?;
+    s.wait_until(
+        "document.querySelector('[data-testid=compose]')?.textContent.includes('BIO-TROD')",
+        SHORT,
+    )
+    .await?;
+    shot(s, "09-compose").await;
+    s.click("[data-testid=send]", SHORT).await?;
+    let state = s
+        .wait_until(
+            "document.querySelector('[data-testid=send-result]')?.getAttribute('data-state')",
+            LONG,
+        )
+        .await?;
+    assert_eq!(state, json!("sent"));
+    let raw = new_message(cfg, gp_mailbox, "X-MSS-CODECDA", &before).await;
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert!(msg.subject().unwrap_or("").starts_with("XDM/1.0/DDM+"));
+    let zip = msg
+        .attachments()
+        .find(|a| {
+            a.attachment_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("IHE_XDM.ZIP"))
+        })
+        .expect("IHE_XDM.ZIP attached");
+    let pkg = pli_cda::xdm::read(zip.contents()).expect("a valid XDM package");
+    assert_eq!(pkg.documents.len(), 1);
+    shot(s, "10-sent").await;
+
+    // 9. Search a word found only inside an attached document (the CR-BIO's antibiogram).
+    s.type_into("#search-input", "gentamicine\u{E007}", SHORT)
+        .await?;
+    s.wait_until(
+        "[...document.querySelectorAll('[data-testid=message-row]')].some(r => r.textContent.includes('examens biologiques'))",
+        LONG,
+    )
+    .await?;
+    shot(s, "11-search-in-documents").await;
+
+    // 10. The audit trail shows the login and the sending.
+    s.click("[data-testid=audit-tab]", SHORT).await?;
+    s.wait_until(
+        "document.querySelectorAll('[data-testid=audit-row]').length > 0",
+        SHORT,
+    )
+    .await?;
+    let audit = s.wait_text("[data-testid=audit-view]", SHORT).await?;
+    assert!(audit.contains("login"), "{audit}");
+    shot(s, "12-audit").await;
+    Ok(())
+}
+
+/// Clicks the first list row whose text contains `needle` (case-insensitive).
+async fn open_row_with(s: &Session, needle: &str) -> anyhow::Result<()> {
+    let script = format!(
+        "const r = [...document.querySelectorAll('[data-testid=message-row]')]\
+           .find(r => r.textContent.toLowerCase().includes({:?})); if (r) r.click(); return !!r;",
+        needle.to_lowercase()
+    );
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        if s.execute(&script).await? == json!(true) {
+            break;
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no row with {needle}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    s.wait_for("#reading-subject", SHORT).await?;
+    Ok(())
 }

@@ -156,10 +156,11 @@ fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
 
 /// PDF text for the preview; the extractor's panics on malformed PDFs are
 /// contained by pli-cda, and their default message is silenced here.
+/// The N1 PDF's text, quietly: a hostile PDF neither prints a panic nor hangs the command.
 fn quiet_pdf_text(doc: &Document) -> Option<String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let text = doc.pdf_text().and_then(Result::ok);
-    std::panic::set_hook(hook);
-    text
+    let pdf = doc.pdf()?;
+    pli_core::imap::parse::quiet_pdf_text(
+        &pdf.bytes,
+        std::time::Instant::now() + std::time::Duration::from_secs(30),
+    )
 }

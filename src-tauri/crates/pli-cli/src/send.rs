@@ -6,15 +6,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use pli_core::config::{Config, MailboxKind};
+use pli_core::config::Config;
+use pli_core::engine::outgoing;
 use pli_core::mssante::xdm::CdaFile;
-use pli_core::mssante::{self, Attachment, Draft, InsNumber};
-use pli_core::smtp::outbox::{Backoff, Drain, Outcome};
-use pli_core::store::NewOutgoing;
+use pli_core::mssante::{Attachment, Draft, InsNumber};
+use pli_core::smtp::outbox::Outcome;
 
 use crate::account::{load_config, open_store, runtime};
 
@@ -56,62 +55,13 @@ pub struct SendArgs {
     json: bool,
 }
 
-/// The mailbox to send from and its display name (ECO.2.2.7).
+/// The sending mailbox, its display name and kind (see `pli_core::engine::outgoing::sender`).
 pub fn sender(cfg: &Config, from: Option<&str>) -> anyhow::Result<(String, String, String)> {
-    let account = match from {
-        Some(f) => cfg
-            .accounts
-            .iter()
-            .find(|a| a.address.eq_ignore_ascii_case(f)),
-        None => cfg
-            .accounts
-            .iter()
-            .find(|a| a.kind == MailboxKind::Personal)
-            .or(cfg.accounts.first()),
-    };
-    let (address, name, kind) = match (account, from) {
-        (Some(a), _) => (
-            a.address.clone(),
-            a.display_name.clone(),
-            serde_json::to_value(a.kind)?
-                .as_str()
-                .unwrap_or("PER")
-                .to_owned(),
-        ),
-        (None, Some(f)) => (f.to_owned(), None, "PER".to_owned()),
-        (None, None) => anyhow::bail!(
-            "aucune boîte d'envoi : ajoutez un [[accounts]] à la configuration ou passez --from"
-        ),
-    };
-    let name = name.filter(|n| !n.trim().is_empty()).with_context(|| {
-        format!(
-            "la boîte {address} n'a pas de nom d'affichage (display_name) : un nom explicite est \
-             exigé à côté de l'adresse (Ref#2 ECO.2.2.7)"
-        )
-    })?;
-    Ok((address, name, kind))
+    Ok(outgoing::sender(cfg, from)?)
 }
 
-fn content_type(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("pdf") => "application/pdf",
-        Some("zip") => "application/zip",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("xml") => "text/xml",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Splits attachments into CDA documents and ordinary files.
+/// Reads attachment files: CDA documents (packaged as IHE XDM) apart from the others.
 pub fn read_attachments(paths: &[PathBuf]) -> anyhow::Result<(Vec<CdaFile>, Vec<Attachment>)> {
-    let mut docs = Vec::new();
     let mut files = Vec::new();
     for p in paths {
         let bytes = std::fs::read(p).with_context(|| format!("{}", p.display()))?;
@@ -119,67 +69,28 @@ pub fn read_attachments(paths: &[PathBuf]) -> anyhow::Result<(Vec<CdaFile>, Vec<
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "piece-jointe".into());
-        let looks_cda = content_type(p) == "text/xml"
-            && String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
-                .contains("ClinicalDocument");
-        if looks_cda {
-            docs.push(CdaFile::parse(&name, bytes)?);
-        } else {
-            files.push(Attachment {
-                name,
-                content_type: content_type(p).to_owned(),
-                bytes,
-            });
-        }
+        files.push((name, bytes));
     }
-    Ok((docs, files))
+    Ok(outgoing::sort_attachments(files)?)
 }
 
 /// Queues `draft` (recording ended exchanges in the same transaction) and drains the outbox.
 pub fn queue_and_send(
     cfg: &Config,
-    mut draft: Draft,
+    draft: Draft,
     kind: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    draft.from = draft.from.trim().to_owned();
-    let composed = mssante::compose(&draft, &cfg.product_reference, &cfg.operator.patient_domain)?;
-    let ended: Vec<String> = if draft.end_exchange {
-        composed.patients.iter().map(|p| p.to_string()).collect()
-    } else {
-        Vec::new()
-    };
     runtime()?.block_on(async {
         let store = open_store(cfg).await?;
-        store
-            .outbox_enqueue(&NewOutgoing {
-                account: &draft.from,
-                account_kind: kind,
-                message_id: &composed.message_id,
-                recipients: &composed.recipients,
-                dsn: draft.receipt,
-                raw: &composed.raw,
-                ends_exchange_with: &ended,
-            })
-            .await?;
+        let account = draft.from.clone();
+        let (composed, ended) = outgoing::enqueue(cfg, &store, draft, kind).await?;
         let credentials =
             crate::login::mail_credentials(cfg, "le message reste dans la boîte d'envoi").await?;
-        let drain = Drain {
-            operator: cfg.operator.clone(),
-            imap_tls: pli_core::tls::client_config(&cfg.operator.trust_anchors)?,
-            credentials,
-            store: store.clone(),
-            backoff: Backoff::default(),
-            timeout: Duration::from_secs(60),
-        };
-        let outcomes = drain.drain_account(&draft.from, true).await?;
+        let (outcome, others) =
+            outgoing::drain_now(cfg, &store, credentials, &account, &composed.message_id).await?;
         store.close().await;
-        let mine = outcomes.iter().find(|o| match o {
-            Outcome::Delivered { message_id, .. }
-            | Outcome::AlreadySent { message_id }
-            | Outcome::Retry { message_id, .. }
-            | Outcome::Failed { message_id, .. } => *message_id == composed.message_id,
-        });
+        let mine = outcome.as_ref();
         let ok = matches!(
             mine,
             Some(Outcome::Delivered { .. } | Outcome::AlreadySent { .. })
@@ -194,7 +105,7 @@ pub fn queue_and_send(
                     "size": composed.raw.len(),
                     "ended_exchange_with": ended,
                     "outcome": mine,
-                    "others": outcomes.iter().filter(|o| mine != Some(*o)).collect::<Vec<_>>(),
+                    "others": others,
                 })
             );
         } else {

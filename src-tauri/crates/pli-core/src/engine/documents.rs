@@ -34,15 +34,12 @@ fn patient_ref(doc: &pli_cda::Document, patient_domain: &str) -> Option<PatientR
 /// Renders a CDA quietly (a hostile embedded PDF must not bring the app down).
 fn render(doc: &pli_cda::Document) -> String {
     let pdf_preview_text = if doc.level() == "N1" {
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            doc.pdf_text().and_then(std::result::Result::ok)
-        }))
-        .ok()
-        .flatten();
-        std::panic::set_hook(hook);
-        text
+        doc.pdf().and_then(|pdf| {
+            crate::imap::parse::quiet_pdf_text(
+                &pdf.bytes,
+                std::time::Instant::now() + std::time::Duration::from_secs(10),
+            )
+        })
     } else {
         None
     };

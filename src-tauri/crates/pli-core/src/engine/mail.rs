@@ -84,9 +84,12 @@ impl Engine {
                 given_name: None,
             });
         }
-        r.patient_ins.as_ref().map(|ins| PatientRef {
-            address: format!("{ins}@{domain}"),
-            ins: ins.clone(),
+        // X-MSS-INS is only a flag (`O`/`N`) on MSSanté mail; a value is used only when it is
+        // a valid INS.
+        let ins = crate::mssante::InsNumber::parse(r.patient_ins.as_deref()?).ok()?;
+        Some(PatientRef {
+            address: ins.patient_address(domain),
+            ins: ins.as_str().to_owned(),
             birth_name: None,
             given_name: None,
         })

@@ -6,7 +6,9 @@
 pub fn shown_subject(subject: Option<&str>) -> (String, bool) {
     let s = subject.unwrap_or("").trim();
     const PREFIX: &str = "XDM/1.0/DDM";
-    if s.len() >= PREFIX.len() && s[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
+    if s.get(..PREFIX.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(PREFIX))
+    {
         let rest = s[PREFIX.len()..].trim_start_matches('+').trim();
         return (rest.to_owned(), true);
     }
@@ -49,6 +51,11 @@ mod tests {
         assert_eq!(shown_subject(Some("Bonjour")), ("Bonjour".into(), false));
         assert_eq!(shown_subject(None), (String::new(), false));
         assert_eq!(shown_subject(Some("XDM")), ("XDM".into(), false));
+        // Multi-byte characters where the prefix would end.
+        assert_eq!(
+            shown_subject(Some("Facture d’honoraires")),
+            ("Facture d’honoraires".into(), false)
+        );
     }
 
     #[test]

@@ -92,17 +92,27 @@ pub fn sender(cfg: &Config, from: Option<&str>) -> Result<(String, String, Strin
     Ok((address, name, kind))
 }
 
-/// Composes `draft`, writes it to the outbox (with the ended exchanges in the same
-/// transaction) and submits it at once. Whatever happens after the outbox write, the message
-/// is either sent or still in the outbox. Returns the composition and this message's outcome
-/// (`None` when another drain took it).
-pub async fn queue_and_send(
+/// What [`queue_and_send`] did.
+#[derive(Debug)]
+pub struct Queued {
+    /// The composed message.
+    pub composed: Composed,
+    /// INS of the patients whose exchange this message ends.
+    pub ended: Vec<String>,
+    /// This message's outcome (`None` when another drain took it).
+    pub outcome: Option<Outcome>,
+    /// Outcomes of other messages of the outbox sent in the same drain.
+    pub others: Vec<Outcome>,
+}
+
+/// Composes `draft` and writes it to the outbox, with the ended exchanges in the same
+/// transaction. From here on the message is never lost: sent, or still in the outbox.
+pub async fn enqueue(
     cfg: &Config,
     store: &Store,
-    credentials: Arc<dyn Credentials>,
     mut draft: Draft,
     kind: &str,
-) -> Result<(Composed, Vec<String>, Option<Outcome>)> {
+) -> Result<(Composed, Vec<String>)> {
     draft.from = draft.from.trim().to_owned();
     let composed = mssante::compose(&draft, &cfg.product_reference, &cfg.operator.patient_domain)?;
     let ended: Vec<String> = if draft.end_exchange {
@@ -121,15 +131,29 @@ pub async fn queue_and_send(
             ends_exchange_with: &ended,
         })
         .await?;
-    let drain = drain(cfg, store, credentials)?;
-    let outcomes = drain.drain_account(&draft.from, true).await?;
-    let mine = outcomes.into_iter().find(|o| match o {
-        Outcome::Delivered { message_id, .. }
-        | Outcome::AlreadySent { message_id }
-        | Outcome::Retry { message_id, .. }
-        | Outcome::Failed { message_id, .. } => *message_id == composed.message_id,
-    });
-    Ok((composed, ended, mine))
+    Ok((composed, ended))
+}
+
+/// Drains `account`'s outbox now; returns the outcome of message `message_id` (`None` when
+/// another drain took it) and those of the other messages sent on the way.
+pub async fn drain_now(
+    cfg: &Config,
+    store: &Store,
+    credentials: Arc<dyn Credentials>,
+    account: &str,
+    message_id: &str,
+) -> Result<(Option<Outcome>, Vec<Outcome>)> {
+    let (mine, others): (Vec<Outcome>, Vec<Outcome>) = drain(cfg, store, credentials)?
+        .drain_account(account.trim(), true)
+        .await?
+        .into_iter()
+        .partition(|o| match o {
+            Outcome::Delivered { message_id: m, .. }
+            | Outcome::AlreadySent { message_id: m }
+            | Outcome::Retry { message_id: m, .. }
+            | Outcome::Failed { message_id: m, .. } => m == message_id,
+        });
+    Ok((mine.into_iter().next(), others))
 }
 
 fn drain(cfg: &Config, store: &Store, credentials: Arc<dyn Credentials>) -> Result<Drain> {
@@ -248,9 +272,19 @@ impl Engine {
     async fn submit(&self, draft: Draft, kind: &str) -> Result<SendResult> {
         let credentials = self.credentials().await?;
         let account = draft.from.clone();
-        let r = queue_and_send(&self.inner.cfg, &self.inner.store, credentials, draft, kind).await;
+        let (composed, _ended) = enqueue(&self.inner.cfg, &self.inner.store, draft, kind).await?;
+        self.emit(EngineEvent::OutboxChanged {
+            account: account.clone(),
+        });
+        let (outcome, _others) = drain_now(
+            &self.inner.cfg,
+            &self.inner.store,
+            credentials,
+            &account,
+            &composed.message_id,
+        )
+        .await?;
         self.emit(EngineEvent::OutboxChanged { account });
-        let (composed, _ended, outcome) = r?;
         Ok(result_of(&composed, outcome))
     }
 

@@ -1,4 +1,5 @@
-//! Full-text search: FTS5 over subject, addresses, body text and attachment names
+//! Full-text search: FTS5 over subject, addresses, body text, attachment names and the text
+//! of attached health documents (CDA narrative, XDM contents, PDF text; see `imap::parse`)
 //! (`unicode61 remove_diacritics 2`, so "lefevre" finds "LEFÈVRE"; prefix indexes for `card*`),
 //! with filters, newest first, paged.
 

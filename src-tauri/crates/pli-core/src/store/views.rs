@@ -108,6 +108,9 @@ pub struct PatientThread {
     pub last_at: Option<i64>,
 }
 
+/// (part, name, MIME type, size, is a document) as read from `attachments`.
+type AttachmentRow = (i64, Option<String>, Option<String>, Option<i64>, bool);
+
 const ROW_COLUMNS: &str = "m.id, a.address, f.name, m.uid, m.from_addr, m.from_name, m.to_addrs,
     m.cc_addrs, m.subject, m.sent_at, m.received_at, m.flags, m.seen, m.flagged,
     m.has_documents, m.patient_ins, m.snippet, m.message_id, m.body_state";
@@ -286,7 +289,7 @@ impl Store {
                 .bind(id)
                 .fetch_optional(self.reader())
                 .await?;
-        let atts: Vec<(i64, Option<String>, Option<String>, Option<i64>, bool)> = sqlx::query_as(
+        let atts: Vec<AttachmentRow> = sqlx::query_as(
             "SELECT part, name, mime_type, size, is_document FROM attachments
              WHERE message_pk = ?1 ORDER BY part",
         )

@@ -1,0 +1,175 @@
+//! The engine facade the desktop app calls (`pli_core::engine::Engine`), end to end against
+//! the sandbox: CIBA login through the sandbox PSC, background sync into a fresh encrypted
+//! cache, lists (professional mail apart from patients), a patient message named from its
+//! sender, a CR-BIO document opened from the server, the directory with recent
+//! correspondents, sending with a CDA (IHE XDM), ending an exchange with a patient, the
+//! audit trail. The GUI test drives the same calls through the window.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use pli_core::api::{DirectoryQueryInput, DraftInput, EngineEvent, FileInput, ListScope};
+use pli_core::engine::{Engine, LoginMethod};
+use pli_e2e::{person, repo_root, sandbox_config};
+use tokio::sync::mpsc;
+
+async fn wait_mail(rx: &mut mpsc::UnboundedReceiver<EngineEvent>, accounts: usize) {
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while seen.len() < accounts {
+        let e = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("sync finished in time")
+            .expect("events");
+        match e {
+            EngineEvent::MailChanged { account, .. } => {
+                seen.insert(account);
+            }
+            EngineEvent::SyncFailed { account, error } => panic!("{account}: {error}"),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_serves_the_desktop_app_end_to_end() {
+    let mut cfg = sandbox_config();
+    let dir = tempfile::tempdir().unwrap();
+    cfg.data_dir = Some(dir.path().join("data"));
+    std::env::set_var("PLI_PROFILE", format!("engine-{}", std::process::id()));
+    let anne = person(&cfg, "practitioner");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let engine = Engine::open(cfg.clone(), Arc::new(move |e| drop(tx.send(e))))
+        .await
+        .unwrap();
+
+    // Not logged in: no server access, a clear sentence.
+    assert!(!engine.session_info().await.logged_in);
+    let err = engine.sync_now().await.unwrap_err().to_string();
+    assert!(err.contains("Pro Santé Connect"), "{err}");
+
+    // CIBA login through the sandbox PSC; the binding message is announced first.
+    let info = engine
+        .login(LoginMethod::Ciba {
+            national_id: anne.national_id.clone(),
+        })
+        .await
+        .unwrap();
+    assert!(info.logged_in);
+    assert_eq!(info.national_id.as_deref(), Some(anne.national_id.as_str()));
+    assert!(info.display_name.unwrap().contains("LEFÈVRE"));
+    assert!(matches!(
+        rx.recv().await,
+        Some(EngineEvent::CibaStarted { .. })
+    ));
+    wait_mail(&mut rx, cfg.accounts.len()).await;
+
+    // Side bar: both mailboxes, INBOX first, unread counts.
+    let boxes = engine.mailboxes().await.unwrap();
+    assert_eq!(boxes.len(), cfg.accounts.len());
+    let personal = anne.personal_mailbox.clone().unwrap();
+    let mine = boxes.iter().find(|b| b.address == personal).unwrap();
+    assert_eq!(mine.folders[0].name, "INBOX");
+    assert!(mine.folders[0].total > 0);
+
+    // Unified inbox: professional mail only; patients have their own pane.
+    let page = engine.list(ListScope::Unified, 0, 500).await.unwrap();
+    assert!(page.total > 0 && !page.rows.is_empty());
+    assert!(
+        page.rows.iter().all(|r| !r.from_patient),
+        "patients kept apart"
+    );
+    let bio = page
+        .rows
+        .iter()
+        .find(|r| r.xdm && r.subject.contains("examens biologiques") && r.account == personal)
+        .expect("the CR-BIO in Anne's inbox, XDM prefix hidden");
+    assert!(!bio.subject.starts_with("XDM/"));
+    assert!(bio.has_documents);
+
+    // Patient pane: Léa DUPOND, named from her messages, with her INS.
+    let lea = "279035121518989";
+    let patients = engine.patients().await.unwrap();
+    let conv = patients
+        .iter()
+        .find(|p| p.patient.ins == lea && p.account == personal)
+        .expect("Léa's conversation");
+    assert_eq!(conv.patient.birth_name.as_deref(), Some("DUPOND"));
+    assert_eq!(conv.patient.given_name.as_deref(), Some("Léa"));
+    assert!(conv.messages >= 2, "both ways");
+    let lea_page = engine
+        .list(ListScope::Patient { ins: lea.into() }, 0, 50)
+        .await
+        .unwrap();
+    let from_lea = lea_page.rows.iter().find(|r| r.from_patient).unwrap();
+    let detail = engine.message(from_lea.id, false).await.unwrap();
+    assert_eq!(detail.patient.as_ref().unwrap().ins, lea);
+    assert!(!detail.row.unread, "opening marks read");
+
+    // The CR-BIO opened from the server: rendered safe HTML with the antibiogram.
+    let d = engine.message(bio.id, false).await.unwrap();
+    let xdm = d
+        .attachments
+        .iter()
+        .find(|a| a.name.as_deref() == Some("IHE_XDM.zip"))
+        .unwrap();
+    let doc = engine.open_attachment(bio.id, xdm.index).await.unwrap();
+    assert_eq!(doc.kind, "xdm");
+    assert_eq!(doc.level.as_deref(), Some("N3"));
+    let html = doc.html.unwrap();
+    assert!(html.contains("Gentamicine"));
+    assert!(!html.contains("<script"));
+    assert!(!doc.xdm_documents.is_empty());
+
+    // Directory: Bruno GIRARD from LDAP.
+    let gp = person(&cfg, "gp").personal_mailbox.unwrap();
+    let found = engine
+        .directory_search(DirectoryQueryInput {
+            text: Some("girard bruno".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(found.entries.iter().any(|e| e.mail == gp), "{found:?}");
+
+    // Send with a CDA: composed as IHE XDM, sent, copied to Sent.
+    let cda = std::fs::read(repo_root().join("tests/fixtures/cda/BIO-TROD_2024.01_COVID-19.xml"))
+        .unwrap();
+    let sent = engine
+        .send(DraftInput {
+            to: vec![gp.clone()],
+            subject: "Résultats TROD".into(),
+            body: "Bonjour,\nci-joint le compte rendu.\n".into(),
+            receipt: true,
+            attachments: vec![FileInput {
+                name: "trod.xml".into(),
+                base64: base64::engine::general_purpose::STANDARD.encode(&cda),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent.state, "sent", "{sent:?}");
+    assert!(sent.subject.starts_with("XDM/1.0/DDM+"));
+
+    // End the exchange with Léa: sent, recorded, shown as ended.
+    let fin = engine.end_exchange(lea, None).await.unwrap();
+    assert_eq!(fin.state, "sent", "{fin:?}");
+    let ended = engine.patients().await.unwrap();
+    assert!(ended
+        .iter()
+        .any(|p| p.patient.ins == lea && p.account == personal && p.ended_at.is_some()));
+
+    // Audit: login and sends are in the user's trail; the CSV export is written.
+    let audit = engine.audit(None).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "login"));
+    std::env::set_var("XDG_DOWNLOAD_DIR", dir.path());
+    let csv = engine.export_audit(None).await.unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.lines().count() > audit.len());
+
+    engine.logout().await.unwrap();
+    assert!(!engine.session_info().await.logged_in);
+    engine.shutdown().await;
+}
