@@ -1,3 +1,33 @@
+//! Declares Pli's own commands to Tauri's access control, so the window may call only those
+//! its capability (`capabilities/default.json`) allows: each command gets an `allow-<name>`
+//! permission, and nothing is allowed by default.
+
+/// Every command of `src/commands/`, as registered in `lib.rs`.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "session_info",
+    "session_resume",
+    "login_ciba",
+    "login_browser",
+    "logout",
+    "mailboxes",
+    "list_messages",
+    "read_message",
+    "set_flag",
+    "patients",
+    "sync_now",
+    "open_attachment",
+    "send_message",
+    "end_exchange",
+    "directory_search",
+    "audit_entries",
+    "export_audit",
+];
+
 fn main() {
-    tauri_build::build()
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build");
 }
