@@ -1,0 +1,201 @@
+// Accessibility and visual smoke test of the built UI (ui/dist) in headless Chromium.
+// Serves dist/ with the app's CSP, injects a fake Tauri bridge (tests/fixtures.mjs) before the
+// page's scripts, walks the main screens in light and dark themes, runs axe-core on each and
+// fails on any "serious" or "critical" violation. Screenshots: target/ui-screenshots/.
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { extname, join, normalize, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { fixtures, installFake } from "./fixtures.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, "..", "dist");
+const shots = join(here, "..", "..", "target", "ui-screenshots");
+const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "font-src 'self'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'";
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+
+const server = createServer(async (req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+  const file = join(dist, path === "/" ? "index.html" : path);
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-security-policy": CSP });
+    res.end(body);
+  } catch {
+    res.writeHead(404);
+    res.end();
+  }
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+await mkdir(shots, { recursive: true });
+
+const results = [];
+const problems = [];
+let shotNo = 0;
+
+async function check(page, name) {
+  await page.waitForTimeout(150);
+  shotNo++;
+  const file = join(shots, `${String(shotNo).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file });
+  await page.evaluate(axeSource);
+  const out = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] } }),
+  );
+  const bad = out.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  results.push({ name, violations: out.violations.length, serious: bad.length, file });
+  for (const v of out.violations) {
+    const where = v.nodes.slice(0, 3).map((n) => n.target.join(" ") + (process.env.AXE_DEBUG ? " :: " + n.failureSummary : "")).join(" | ");
+    console.log(`  [${name}] ${v.impact} ${v.id}: ${v.help} — ${where}`);
+  }
+  if (bad.length) problems.push(`${name}: ${bad.map((v) => v.id).join(", ")}`);
+}
+
+function expect(cond, what) {
+  if (!cond) problems.push(`assertion: ${what}`);
+}
+
+async function newPage(theme, opts) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: theme, locale: "fr-FR" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => problems.push(`page error (${theme}): ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error (${theme}): ${m.text()}`);
+  });
+  await page.addInitScript({ content: `(${installFake.toString()})(${JSON.stringify(fixtures)}, ${JSON.stringify(opts)});` });
+  await page.goto(base);
+  return page;
+}
+
+// Without the desktop shell: the app says so and shows nothing else.
+{
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base);
+  const alert = await page.locator("[role=alert]").first().textContent({ timeout: 5000 });
+  expect(alert?.includes("hors de l’application de bureau"), "plain browser shows the 'hors de l'application de bureau' alert");
+  await context.close();
+}
+
+for (const theme of ["light", "dark"]) {
+  console.log(`— ${theme}`);
+  const page = await newPage(theme, { loggedIn: false, n1: true, mismatch: true });
+
+  // Login, then CIBA pending with the binding message.
+  await page.waitForSelector("#login-ciba");
+  await check(page, `${theme}-login`);
+  await page.fill("#login-national-id", "810012345678");
+  await page.click("#login-ciba");
+  await page.waitForSelector("[data-testid=login-pending] .binding");
+  expect((await page.textContent("[data-testid=login-pending]"))?.includes("PLI-4821"), "binding message shown");
+  await check(page, `${theme}-login-pending`);
+  await page.evaluate(() => window.__pliFake.approve());
+
+  // Main window: unified inbox of 50 000 rows, virtualised.
+  await page.waitForSelector("[data-testid=message-row]");
+  const rendered = await page.locator("[data-testid=message-row]").count();
+  expect(rendered > 0 && rendered < 60, `virtualised list renders few rows (${rendered})`);
+  expect((await page.textContent("#session-name")) === "Dr Anne LEFÈVRE", "session name in header");
+  await page.evaluate(() => {
+    const s = document.querySelector(".list-scroll");
+    if (s) s.scrollTop = 25000 * 60;
+  });
+  await page.waitForSelector('[data-testid=message-row][data-id="1025005"]');
+  await page.evaluate(() => {
+    const s = document.querySelector(".list-scroll");
+    if (s) s.scrollTop = 0;
+  });
+  await page.waitForSelector('[data-testid=message-row][data-id="1000003"]');
+  await check(page, `${theme}-main`);
+
+  // Reading pane with a patient banner (row 3 is from a patient), keyboard j/k.
+  await page.click('[data-testid=message-row][data-id="1000000"]');
+  await page.keyboard.press("j");
+  await page.keyboard.press("j");
+  await page.keyboard.press("j");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-testid=patient-banner]");
+  expect((await page.textContent("[data-testid=patient-banner]"))?.includes("INS"), "patient banner has the INS");
+  await check(page, `${theme}-reading`);
+
+  // Document viewer (N1: Document / PDF tabs; patient mismatch warning).
+  await page.click('[data-testid=attachment][data-index="0"]');
+  await page.waitForSelector("#document-frame");
+  await page.waitForSelector("[data-testid=patient-mismatch]");
+  await check(page, `${theme}-document`);
+  await page.click("#tab-pdf");
+  await page.waitForSelector("[data-testid=pdf-viewer] canvas", { timeout: 10000 });
+  await check(page, `${theme}-document-pdf`);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=document-viewer]", { state: "detached" });
+
+  // Patients, with the end-of-exchange confirmation open.
+  await page.click("[data-testid=patients-tab]");
+  await page.click('[data-testid=patient-conversation][data-ins="258037512345678"]');
+  await page.waitForSelector("[data-testid=message-row]");
+  await page.click("[data-testid=end-exchange]");
+  await page.waitForSelector("[data-testid=confirm-end]");
+  await check(page, `${theme}-patients-confirm`);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=confirm-dialog]", { state: "detached" });
+
+  // Compose with directory suggestions.
+  await page.click("[data-testid=unified-inbox]");
+  await page.waitForSelector("[data-testid=message-row]");
+  await page.locator("body").press("c");
+  await page.waitForSelector("[data-testid=compose]");
+  await page.fill("#compose-subject", "Demande d'avis");
+  await page.locator("#compose-to").pressSequentially("mar", { delay: 20 });
+  await page.waitForSelector("[data-testid=suggestion]");
+  await check(page, `${theme}-compose`);
+  await page.keyboard.press("Enter");
+  await page.click("[data-testid=send]");
+  await page.waitForSelector('[data-testid=send-result][data-state="sent"]');
+  await page.waitForSelector("[data-testid=compose]", { state: "detached", timeout: 5000 });
+
+  // Audit log.
+  await page.click("[data-testid=audit-tab]");
+  await page.waitForSelector("[data-testid=audit-row]");
+  await page.click("[data-testid=export-audit]");
+  await page.waitForSelector("[data-testid=export-result]");
+  await check(page, `${theme}-audit`);
+
+  // Help overlay.
+  await page.locator("body").press("?");
+  await page.waitForSelector("[data-testid=help-overlay]");
+  await check(page, `${theme}-help`);
+  await page.keyboard.press("Escape");
+
+  // English, main window.
+  await page.click("[data-testid=lang-toggle]");
+  await page.click("[data-testid=unified-inbox]");
+  await page.waitForSelector("[data-testid=message-row]");
+  await check(page, `${theme}-english`);
+  await page.click("[data-testid=lang-toggle]");
+  await page.context().close();
+}
+
+await browser.close();
+server.close();
+
+console.log("\nscreen                     violations  serious+critical");
+for (const r of results) console.log(`${r.name.padEnd(26)} ${String(r.violations).padStart(10)}  ${String(r.serious).padStart(16)}`);
+if (problems.length) {
+  console.error("\nFAILED:\n- " + problems.join("\n- "));
+  process.exit(1);
+}
+console.log(`\nOK — screenshots in ${shots}`);
