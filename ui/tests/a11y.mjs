@@ -180,6 +180,16 @@ for (const theme of ["light", "dark"]) {
   await check(page, `${theme}-help`);
   await page.keyboard.press("Escape");
 
+  // The smallest window the shell allows (900 × 600).
+  await page.setViewportSize({ width: 900, height: 600 });
+  await page.keyboard.press("Escape");
+  await page.click("[data-testid=unified-inbox]");
+  await page.waitForSelector("[data-testid=message-row]");
+  await page.click('[data-testid=message-row][data-id="1000003"]');
+  await page.waitForSelector("#reading-subject");
+  await check(page, `${theme}-small-window`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
   // English, main window.
   await page.click("[data-testid=lang-toggle]");
   await page.click("[data-testid=unified-inbox]");
