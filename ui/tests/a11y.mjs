@@ -3,7 +3,7 @@
 // page's scripts, walks the main screens in light and dark themes, runs axe-core on each and
 // fails on any "serious" or "critical" violation. Screenshots: target/ui-screenshots/.
 import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
+import { readFile, mkdir, readdir, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { extname, join, normalize, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,7 @@ const browser = await chromium.launch({
     "--disable-component-update", "--disable-sync"],
 });
 await mkdir(shots, { recursive: true });
+for (const f of await readdir(shots)) if (f.endsWith(".png")) await rm(join(shots, f));
 
 const results = [];
 const problems = [];

@@ -6,6 +6,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AppInfo,
   AuditRow,
+  ComposeRequest,
   DirectoryAnswer,
   DirectoryQueryInput,
   DocumentView,
@@ -67,6 +68,14 @@ export const directorySearch = (query: DirectoryQueryInput) =>
 export const auditEntries = (since: number | null = null) => invoke<AuditRow[]>("audit_entries", { since });
 /** Writes a CSV into the downloads folder; resolves to its path. */
 export const exportAudit = (since: number | null = null) => invoke<string>("export_audit", { since });
+
+// --- links (mailto:, pli://compose from patient-record software)
+/** Compose requests received from links since the last call (each returned once). */
+export const takeComposeRequests = () => invoke<ComposeRequest[]>("take_compose_requests");
+/** Called when a link asks for a compose window; then call takeComposeRequests(). */
+export function onComposeRequest(handler: () => void): Promise<UnlistenFn> {
+  return listen("compose-request", () => handler());
+}
 
 // --- events
 /** Engine events: sync progress, mail changed, CIBA started, outbox changed, session ended. */

@@ -97,6 +97,40 @@ request: string,
 outcome: string, };
 
 /**
+ * A compose window asked for from outside: a `mailto:` link, or a `pli://compose` link from
+ * patient-record software (to a patient by INS, with documents). Never sent by itself.
+ */
+export type ComposeRequest = { 
+/**
+ * Recipients.
+ */
+to: Array<string>, 
+/**
+ * Copies.
+ */
+cc: Array<string>, 
+/**
+ * Patient recipient, by INS (key checked).
+ */
+patient_ins: string | null, 
+/**
+ * Subject.
+ */
+subject: string, 
+/**
+ * Text.
+ */
+body: string, 
+/**
+ * Files named by the link, read from disk; the compose window shows their full path.
+ */
+attachments: Array<LinkedFile>, 
+/**
+ * What could not be taken from the link (French), shown to the user.
+ */
+problems: Array<string>, };
+
+/**
  * A directory answer.
  */
 export type DirectoryAnswer = { 
@@ -379,6 +413,23 @@ unread: number,
  * All messages.
  */
 total: number, };
+
+/**
+ * A file named by a link.
+ */
+export type LinkedFile = { 
+/**
+ * Full path as given.
+ */
+path: string, 
+/**
+ * File name.
+ */
+name: string, 
+/**
+ * Contents, base64.
+ */
+base64: string, };
 
 /**
  * Which messages a list shows.
