@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "directory_search",
     "audit_entries",
     "export_audit",
+    "take_compose_requests",
 ];
 
 fn main() {

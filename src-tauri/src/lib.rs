@@ -4,6 +4,7 @@
 //! Rule of the house: no mail logic here; every command is a thin call into `pli-core`.
 
 mod commands;
+mod desktop;
 mod state;
 
 use std::sync::Arc;
@@ -18,15 +19,27 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
         .init();
     tauri::Builder::default()
+        // First: a second launch (e.g. from a link) hands over to the running window.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            desktop::focus_main(app)
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_notification::init())
+        .manage(desktop::Desktop::default())
         .setup(|app| {
             let handle = app.handle().clone();
             let events: pli_core::engine::EventSink = Arc::new(move |e| {
+                desktop::on_engine_event(&handle, &e);
                 if let Err(err) = handle.emit("engine", e) {
                     tracing::warn!(%err, "engine event not delivered");
                 }
             });
             let state = tauri::async_runtime::block_on(AppState::open(events));
             app.manage(state);
+            if let Err(e) = desktop::setup_tray(app.handle()) {
+                tracing::warn!(error = %e, "no tray icon on this desktop");
+            }
+            desktop::setup_links(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -48,6 +61,7 @@ pub fn run() {
             commands::compose::directory_search,
             commands::audit::audit_entries,
             commands::audit::export_audit,
+            commands::links::take_compose_requests,
         ])
         .build(tauri::generate_context!())
         .expect("Pli could not start its window")

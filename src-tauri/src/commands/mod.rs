@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit;
 pub mod compose;
 pub mod documents;
+pub mod links;
 pub mod mail;
 pub mod session;
 

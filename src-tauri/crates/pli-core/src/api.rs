@@ -474,3 +474,36 @@ pub enum EngineEvent {
     /// The session ended (logout, refused refresh): back to the login screen.
     SessionEnded,
 }
+
+/// A compose window asked for from outside: a `mailto:` link, or a `pli://compose` link from
+/// patient-record software (to a patient by INS, with documents). Never sent by itself.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct ComposeRequest {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Copies.
+    pub cc: Vec<String>,
+    /// Patient recipient, by INS (key checked).
+    pub patient_ins: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub body: String,
+    /// Files named by the link, read from disk; the compose window shows their full path.
+    pub attachments: Vec<LinkedFile>,
+    /// What could not be taken from the link (French), shown to the user.
+    pub problems: Vec<String>,
+}
+
+/// A file named by a link.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct LinkedFile {
+    /// Full path as given.
+    pub path: String,
+    /// File name.
+    pub name: String,
+    /// Contents, base64.
+    pub base64: String,
+}

@@ -9,6 +9,7 @@
 
 mod directory;
 mod documents;
+pub mod links;
 mod mail;
 pub mod names;
 pub mod outgoing;

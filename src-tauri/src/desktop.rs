@@ -1,0 +1,141 @@
+//! Desktop integration: one instance, `mailto:` and `pli://` links, the tray icon with the
+//! unread count, and new-mail notifications. Glue only: link parsing and counts come from
+//! the engine.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use pli_core::api::{ComposeRequest, EngineEvent};
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Emitter, Manager};
+use tauri_plugin_deep_link::DeepLinkExt;
+use tauri_plugin_notification::NotificationExt;
+
+use crate::state::AppState;
+
+/// Compose requests that arrived before the window asked for them, and the mailboxes whose
+/// first sync already ran (no notification for the initial download).
+#[derive(Default)]
+pub struct Desktop {
+    pub pending: Mutex<Vec<ComposeRequest>>,
+    synced_once: Mutex<HashSet<String>>,
+}
+
+/// Shows and focuses the main window.
+pub fn focus_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        w.unminimize().ok();
+        w.show().ok();
+        w.set_focus().ok();
+    }
+}
+
+/// A link opened Pli: the window gets a compose request (event `compose-request`), or keeps
+/// it until it asks (`take_compose_requests`) when it is not listening yet.
+pub fn open_link(app: &AppHandle, link: &str) {
+    let Some(req) = pli_core::engine::links::parse(link) else {
+        tracing::info!("ignored link with an unknown scheme");
+        return;
+    };
+    focus_main(app);
+    app.state::<Desktop>()
+        .pending
+        .lock()
+        .expect("pending links")
+        .push(req.clone());
+    app.emit("compose-request", ()).ok();
+}
+
+/// Registers the link handlers and looks at the link the app was started with.
+pub fn setup_links(app: &AppHandle) {
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            open_link(&handle, url.as_str());
+        }
+    });
+    #[cfg(any(target_os = "linux", windows))]
+    if let Err(e) = app.deep_link().register_all() {
+        tracing::debug!(error = %e, "link schemes not registered (installed builds do it)");
+    }
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        for url in urls {
+            open_link(app, url.as_str());
+        }
+    }
+}
+
+/// The tray icon: open, quit; its tooltip (and label where the desktop shows one) carries the
+/// unread count.
+pub fn setup_tray(app: &AppHandle) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Ouvrir Pli", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quitter Pli", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let mut tray = TrayIconBuilder::with_id("main")
+        .tooltip("Pli")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => focus_main(app),
+            "quit" => app.exit(0),
+            _ => {}
+        });
+    if let Some(icon) = app.default_window_icon() {
+        tray = tray.icon(icon.clone());
+    }
+    tray.build(app)?;
+    Ok(())
+}
+
+/// Reacts to engine events on the desktop side: tray count and notifications. The
+/// notification says how many messages arrived in which mailbox, never who sent them or
+/// about what (a locked screen must not show health data).
+pub fn on_engine_event(app: &AppHandle, e: &EngineEvent) {
+    let EngineEvent::MailChanged { account, new } = e else {
+        return;
+    };
+    let first = app
+        .state::<Desktop>()
+        .synced_once
+        .lock()
+        .expect("synced accounts")
+        .insert(account.clone());
+    if *new > 0 && !first {
+        let body = if *new == 1 {
+            format!("1 nouveau message dans {account}")
+        } else {
+            format!("{new} nouveaux messages dans {account}")
+        };
+        if let Err(err) = app.notification().builder().title("Pli").body(body).show() {
+            tracing::debug!(%err, "notification not shown");
+        }
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(engine) = app.state::<AppState>().engine().cloned() else {
+            return;
+        };
+        let mail: i64 = engine
+            .mailboxes()
+            .await
+            .map(|m| m.iter().map(|b| b.unread).sum())
+            .unwrap_or(0);
+        let patients: i64 = engine
+            .patients()
+            .await
+            .map(|p| p.iter().map(|c| c.unread).sum())
+            .unwrap_or(0);
+        let unread = mail + patients;
+        if let Some(tray) = app.tray_by_id("main") {
+            let text = match unread {
+                0 => "Pli — aucun message non lu".to_owned(),
+                1 => "Pli — 1 message non lu".to_owned(),
+                n => format!("Pli — {n} messages non lus"),
+            };
+            tray.set_tooltip(Some(&text)).ok();
+            #[cfg(target_os = "linux")]
+            tray.set_title((unread > 0).then(|| unread.to_string()))
+                .ok();
+        }
+    });
+}
