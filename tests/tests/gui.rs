@@ -260,7 +260,7 @@ async fn scenario(
 
     // 8. Compose to a directory result (Bruno GIRARD) with a CDA attached: arrives as XDM.
     let before = uids_with_header(cfg, gp_mailbox, "X-MSS-CODECDA").await;
-    s.click("[data-testid=compose-button]", SHORT).await?;
+    s.click("[data-testid=compose-new]", SHORT).await?;
     s.type_into("#compose-to", "girard", SHORT).await?;
     let sugg = format!("[data-testid=suggestion][data-mail='{gp_mailbox}']");
     s.click(&sugg, LONG).await?;

@@ -290,6 +290,8 @@ export function installFake(fx, opts) {
         return fx.audit;
       case "export_audit":
         return "/home/medecin/Téléchargements/pli-audit-2025.csv";
+      case "take_compose_requests":
+        return [];
       default:
         throw `commande inconnue : ${cmd}`;
     }

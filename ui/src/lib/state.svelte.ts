@@ -6,7 +6,9 @@ import {
   readMessage,
   setFlag,
   type AppInfo,
+  type ComposeRequest,
   type EngineEvent,
+  type FileInput,
   type FolderView,
   type ListScope,
   type MailboxView,
@@ -32,6 +34,10 @@ export type ComposeInit = {
   subject: string;
   body: string;
   replyTo: number | null;
+  /** Files attached in advance (a `pli://compose` link), shown with their full path. */
+  files?: FileInput[];
+  /** Notes about the link that opened this compose (refused files, bad INS, file paths). */
+  notes?: string[];
 };
 
 export const PAGE_SIZE = 100;
@@ -339,6 +345,27 @@ class AppStore {
       subject: "",
       body: "",
       replyTo: null,
+    };
+  }
+
+  /** A compose window asked for by a `mailto:` or `pli://compose` link (never sent by itself). */
+  fromLink(req: ComposeRequest) {
+    this.compose = {
+      key: `link-${Date.now()}`,
+      from: null,
+      to: [...req.to],
+      cc: [...req.cc],
+      patient: req.patient_ins
+        ? { ins: req.patient_ins, address: "", birth_name: null, given_name: null }
+        : null,
+      subject: req.subject,
+      body: req.body,
+      replyTo: null,
+      files: req.attachments.map((f) => ({ name: f.name, base64: f.base64 })),
+      notes: [
+        ...req.attachments.map((f) => fmt(this.t.linkedFile, f.path)),
+        ...req.problems,
+      ],
     };
   }
 
