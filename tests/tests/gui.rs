@@ -182,7 +182,7 @@ async fn scenario(
     // 5. End the exchange with Léa: confirmation, then the FIN message reaches her mailbox.
     let before = uids_with_header(cfg, lea_mailbox, "X-MSS-MES").await;
     s.click("[data-testid=end-exchange]", SHORT).await?;
-    let dialog = s.wait_text("[role=dialog]", SHORT).await?;
+    let dialog = s.wait_text("[data-testid=confirm-dialog]", SHORT).await?;
     assert!(dialog.contains("ne pourra plus répondre"), "{dialog}");
     shot(s, "05-end-exchange-confirm").await;
     s.click("[data-testid=confirm-end]", SHORT).await?;
@@ -249,9 +249,18 @@ async fn scenario(
     // 7. An N1 (PDF inside the CDA) imaging report.
     open_row_with(s, "imagerie").await?;
     s.click("[data-testid=attachment]", SHORT).await?;
-    s.wait_for("[data-testid=document-viewer]", LONG).await?;
-    let level = s.wait_text("[data-testid=document-viewer]", SHORT).await?;
-    assert!(level.contains("N1"), "N1 document shown: {level}");
+    s.wait_until(
+        "document.querySelector('[data-testid=document-viewer]')?.textContent.includes('N1')",
+        LONG,
+    )
+    .await?;
+    // Its PDF copy in the PDF viewer (pdf.js draws into a canvas).
+    s.execute(
+        "const t = [...document.querySelectorAll('[role=tab]')].find(b => b.textContent.includes('PDF')); \
+         if (t) t.click(); return !!t;",
+    )
+    .await?;
+    s.wait_for("[data-testid=pdf-viewer] canvas", LONG).await?;
     shot(s, "08-n1-document").await;
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
@@ -302,6 +311,9 @@ async fn scenario(
     let pkg = pli_cda::xdm::read(zip.contents()).expect("a valid XDM package");
     assert_eq!(pkg.documents.len(), 1);
     shot(s, "10-sent").await;
+    // The compose window closes by itself once the message is sent.
+    s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
+        .await?;
 
     // 9. Search a word found only inside an attached document (the CR-BIO's antibiogram).
     s.type_into("#search-input", "gentamicine\u{E007}", SHORT)

@@ -157,7 +157,12 @@ impl Engine {
         let info = SessionInfo {
             logged_in: true,
             environment: self.environment_name(),
-            display_name: Some(id.display_name()),
+            // The header shows the national id beside the name: not twice.
+            display_name: Some(
+                id.display_name()
+                    .trim_end_matches(&format!(" ({})", id.national_id))
+                    .to_owned(),
+            ),
             national_id: Some(id.national_id.clone()),
             profession: id.exercices.first().and_then(|e| e.code_profession.clone()),
             error: None,
