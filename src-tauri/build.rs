@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "login_ciba",
     "login_browser",
     "logout",
+    "touch",
     "mailboxes",
     "list_messages",
     "read_message",

@@ -49,6 +49,7 @@ pub fn run() {
             commands::session::login_ciba,
             commands::session::login_browser,
             commands::session::logout,
+            commands::session::touch,
             commands::mail::mailboxes,
             commands::mail::list_messages,
             commands::mail::read_message,

@@ -292,6 +292,8 @@ export function installFake(fx, opts) {
         return "/home/medecin/Téléchargements/pli-audit-2025.csv";
       case "take_compose_requests":
         return [];
+      case "touch":
+        return 7200;
       default:
         throw `commande inconnue : ${cmd}`;
     }

@@ -49,3 +49,9 @@ pub async fn login_browser(
 pub async fn logout(state: tauri::State<'_, AppState>) -> Result<(), String> {
     state.engine()?.logout().await.map_err(err)
 }
+
+/// User activity (throttled by the UI); returns the seconds left before the session locks.
+#[tauri::command]
+pub fn touch(state: tauri::State<'_, AppState>) -> Result<i64, String> {
+    Ok(state.engine()?.touch())
+}

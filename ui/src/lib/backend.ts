@@ -40,6 +40,8 @@ export const loginCiba = (nationalId: string) => invoke<SessionInfo>("login_ciba
 /** Opens the system browser on Pro Santé Connect; resolves after the redirect comes back. */
 export const loginBrowser = (loginHint: string | null) => invoke<SessionInfo>("login_browser", { loginHint });
 export const logout = () => invoke<void>("logout");
+/** User activity (call at most every ~30 s); resolves to the seconds left before the lock. */
+export const touch = () => invoke<number>("touch");
 
 // --- mail
 export const mailboxes = () => invoke<MailboxView[]>("mailboxes");

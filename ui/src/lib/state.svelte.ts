@@ -145,6 +145,8 @@ class AppStore {
   /** Errors from commands, shown in a role=alert region until dismissed. */
   errors = $state<string[]>([]);
   ciba = $state<{ binding: string; expiresIn: number } | null>(null);
+  /** Set when the session locked after inactivity (shown on the login screen). */
+  lockedNotice = $state<string | null>(null);
 
   boxes = $state<MailboxView[]>([]);
   patientList = $state<PatientConversation[]>([]);
@@ -328,6 +330,15 @@ class AppStore {
         this.scheduleRefresh();
         break;
       case "session_ended":
+        this.session = this.session ? { ...this.session, logged_in: false } : null;
+        break;
+      case "locked":
+        // Hide everything that was on screen, then show the login screen with the reason.
+        this.compose = null;
+        this.doc = null;
+        this.detail = null;
+        this.selectedId = null;
+        this.lockedNotice = fmt(this.t.lockedNotice, String(e.after_minutes));
         this.session = this.session ? { ...this.session, logged_in: false } : null;
         break;
     }

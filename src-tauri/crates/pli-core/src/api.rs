@@ -473,6 +473,14 @@ pub enum EngineEvent {
     },
     /// The session ended (logout, refused refresh): back to the login screen.
     SessionEnded,
+    /// The session locked after inactivity: mail is hidden and the person must log in again
+    /// (the stored refresh token was forgotten, so nothing resumes without them).
+    Locked {
+        /// Who was logged in, to pre-fill the login.
+        national_id: Option<String>,
+        /// The inactivity delay, in minutes.
+        after_minutes: i64,
+    },
 }
 
 /// A compose window asked for from outside: a `mailto:` link, or a `pli://compose` link from

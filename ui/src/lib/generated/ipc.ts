@@ -374,7 +374,15 @@ expires_in: number, } | { "event": "outbox_changed",
 /**
  * Mailbox.
  */
-account: string, } | { "event": "session_ended" };
+account: string, } | { "event": "session_ended" } | { "event": "locked", 
+/**
+ * Who was logged in, to pre-fill the login.
+ */
+national_id: string | null, 
+/**
+ * The inactivity delay, in minutes.
+ */
+after_minutes: number, };
 
 /**
  * A file the user attached in the compose window.

@@ -92,6 +92,8 @@ struct Inner {
     active: RwLock<Option<Active>>,
     directory: tokio::sync::Mutex<Option<Directory>>,
     narrowing: Mutex<Narrowing>,
+    /// Locks the session after inactivity (the UI touches it on user activity).
+    lock: Arc<crate::auth::InactivityLock>,
     /// Raw messages fetched for attachments, most recent last (a few, in memory only).
     raw_cache: Mutex<VecDeque<(i64, Arc<Vec<u8>>)>>,
 }
@@ -120,6 +122,17 @@ pub fn kind_code(kind: MailboxKind) -> &'static str {
     }
 }
 
+/// The inactivity delay: `PLI_LOCK_AFTER_SECS` when set (tests, kiosks), else the default
+/// (2 h, `auth::DEFAULT_LOCK_AFTER`).
+fn lock_delay() -> std::time::Duration {
+    std::env::var("PLI_LOCK_AFTER_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(crate::auth::DEFAULT_LOCK_AFTER)
+}
+
 impl Engine {
     /// Opens the cache of this configuration (creating it and its keyring key on first run)
     /// and registers the configured mailboxes. Does not touch the network.
@@ -138,6 +151,7 @@ impl Engine {
                 active: RwLock::new(None),
                 directory: tokio::sync::Mutex::new(None),
                 narrowing: Mutex::new(Narrowing::default()),
+                lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
                 raw_cache: Mutex::new(VecDeque::new()),
             }),
         })

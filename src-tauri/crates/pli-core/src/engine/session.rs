@@ -167,7 +167,9 @@ impl Engine {
             profession: id.exercices.first().and_then(|e| e.code_profession.clone()),
             error: None,
         };
-        let session = Arc::new(session);
+        // A fresh login is a fresh authentication: the inactivity clock restarts.
+        self.inner.lock.unlock();
+        let session = Arc::new(session.with_lock(self.inner.lock.clone()));
         let credentials: Arc<dyn Credentials> = session.clone();
         self.activate(Some(session), credentials, info).await;
     }
@@ -199,13 +201,76 @@ impl Engine {
             let stop2 = stop.clone();
             tokio::spawn(async move {
                 let why = psc.keep_alive(&stop2).await;
-                if !stop2.is_cancelled() {
+                if stop2.is_cancelled() {
+                    return;
+                }
+                if matches!(why, AuthError::Locked) {
+                    engine.lock_now().await;
+                } else {
                     tracing::warn!(error = %why, "PSC session ended");
                     engine.end_local_session().await;
                 }
             });
+            // Watch the inactivity lock (keep-alive only looks at it between renewals).
+            let engine = self.clone();
+            let stop3 = stop.clone();
+            tokio::spawn(async move {
+                loop {
+                    let wait = engine
+                        .inner
+                        .lock
+                        .remaining()
+                        .clamp(Duration::from_millis(200), Duration::from_secs(30));
+                    tokio::select! {
+                        _ = stop3.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    if engine.inner.lock.is_locked() {
+                        engine.lock_now().await;
+                        return;
+                    }
+                }
+            });
         }
         self.start_sync(stop).await;
+    }
+
+    /// Records user activity (the UI calls it, throttled); returns the seconds left before the
+    /// session locks.
+    pub fn touch(&self) -> i64 {
+        self.inner.lock.touch();
+        self.inner.lock.remaining().as_secs() as i64
+    }
+
+    /// Locks after inactivity: stops the session and the sync, forgets the stored refresh
+    /// token (so nothing resumes without a new authentication) and tells the UI, which hides
+    /// the mail behind the login screen. The cache stays, encrypted.
+    async fn lock_now(&self) {
+        let Some(active) = self.inner.active.write().await.take() else {
+            return;
+        };
+        active.stop.cancel();
+        let id = active.info.national_id.clone();
+        if active.psc.is_some() {
+            if let Err(e) = psc::forget(self.inner.cfg.environment, id.as_deref()) {
+                tracing::warn!(error = %e, "could not forget the locked session");
+            }
+        }
+        self.inner
+            .store
+            .audit(
+                id.as_deref().unwrap_or("pli"),
+                None,
+                "lock",
+                "inactivité",
+                "session verrouillée",
+            )
+            .await
+            .ok();
+        self.emit(EngineEvent::Locked {
+            national_id: id,
+            after_minutes: self.inner.lock.delay().as_secs().div_ceil(60) as i64,
+        });
     }
 
     async fn end_local_session(&self) {
