@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "set_flag",
     "patients",
     "sync_now",
+    "answer_receipt",
     "open_attachment",
     "send_message",
     "end_exchange",

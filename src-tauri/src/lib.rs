@@ -56,6 +56,7 @@ pub fn run() {
             commands::mail::set_flag,
             commands::mail::patients,
             commands::mail::sync_now,
+            commands::mail::answer_receipt,
             commands::documents::open_attachment,
             commands::compose::send_message,
             commands::compose::end_exchange,

@@ -122,6 +122,15 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     assert!(!html.contains("<script"));
     assert!(!doc.xdm_documents.is_empty());
 
+    let stamp = format!(
+        "pli{}x{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    );
+
     // Directory: Bruno GIRARD from LDAP.
     let gp = person(&cfg, "gp").personal_mailbox.unwrap();
     let found = engine
@@ -140,7 +149,7 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
         .send(DraftInput {
             to: vec![gp.clone()],
             subject: "Résultats TROD".into(),
-            body: "Bonjour,\nci-joint le compte rendu.\n".into(),
+            body: format!("Bonjour,\nci-joint le compte rendu (réf {stamp}).\n"),
             receipt: true,
             attachments: vec![FileInput {
                 name: "trod.xml".into(),
@@ -152,6 +161,9 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
         .unwrap();
     assert_eq!(sent.state, "sent", "{sent:?}");
     assert!(sent.subject.starts_with("XDM/1.0/DDM+"));
+
+    // Bruno's Pli sees the read-receipt request and, with his agreement, answers it.
+    receipt_round_trip(&cfg, &dir, &sent.message_id, &stamp, &personal).await;
 
     // End the exchange with Léa: sent, recorded, shown as ended.
     let fin = engine.end_exchange(lea, None).await.unwrap();
@@ -172,4 +184,83 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     engine.logout().await.unwrap();
     assert!(!engine.session_info().await.logged_in);
     engine.shutdown().await;
+}
+
+/// Bruno logs in with his own engine, finds Anne's message, sees the read-receipt request,
+/// sends the MDN; Anne's mailbox receives it (read by the Dovecot master user).
+async fn receipt_round_trip(
+    cfg: &pli_core::config::Config,
+    dir: &tempfile::TempDir,
+    message_id: &str,
+    stamp: &str,
+    anne_mailbox: &str,
+) {
+    let bruno = person(cfg, "gp");
+    let mut cfg_b = cfg.clone();
+    cfg_b.data_dir = Some(dir.path().join("data-bruno"));
+    cfg_b.accounts = vec![pli_core::config::AccountConfig {
+        address: bruno.personal_mailbox.clone().unwrap(),
+        kind: pli_core::config::MailboxKind::Personal,
+        display_name: Some("Dr Bruno GIRARD".into()),
+    }];
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let b = Engine::open(cfg_b, Arc::new(move |e| drop(tx.send(e))))
+        .await
+        .unwrap();
+    b.login(LoginMethod::Ciba {
+        national_id: bruno.national_id.clone(),
+    })
+    .await
+    .unwrap();
+    wait_mail(&mut rx, 1).await;
+    let hits = b
+        .list(
+            ListScope::Search {
+                query: stamp.to_owned(),
+                unread: false,
+                has_documents: false,
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    let row = hits.rows.first().expect("Anne's message in Bruno's cache");
+    let d = b.message(row.id, false).await.unwrap();
+    assert_eq!(d.message_id.as_deref(), Some(message_id));
+    let req = d.receipt_request.expect("a read receipt is asked");
+    assert_eq!(req.to, anne_mailbox);
+    assert!(!req.differs_from_return_path);
+    let sent = b.answer_receipt(row.id, true).await.unwrap().unwrap();
+    assert_eq!(sent.state, "sent", "{sent:?}");
+    assert!(
+        b.message(row.id, false)
+            .await
+            .unwrap()
+            .receipt_request
+            .is_none(),
+        "asked once"
+    );
+    // Anne receives the MDN, tied to her message.
+    let mut m = pli_e2e::sync_support::master_session(cfg, anne_mailbox).await;
+    m.select("INBOX").await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = m
+            .uid_search(format!("HEADER In-Reply-To \"{message_id}\""))
+            .await
+            .unwrap();
+        if !found.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no MDN for {message_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        m.noop().await.unwrap();
+    }
+    m.logout().await.ok();
+    b.logout().await.unwrap();
+    b.shutdown().await;
 }

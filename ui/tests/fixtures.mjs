@@ -208,6 +208,8 @@ export function installFake(fx, opts) {
           ]
         : [],
       patient,
+      // Every third message asks for a read receipt, so the a11y pass sees the prompt.
+      receipt_request: id % 3 === 0 ? { to: r.from_addr ?? "expediteur@x.mssante.fr", differs_from_return_path: id % 2 === 0 } : null,
     };
   }
 
@@ -294,6 +296,8 @@ export function installFake(fx, opts) {
         return [];
       case "touch":
         return 7200;
+      case "answer_receipt":
+        return args.send ? { message_id: "mdn@x", subject: "Accusé de lecture", state: "sent", error: null, refused: [] } : null;
       default:
         throw `commande inconnue : ${cmd}`;
     }

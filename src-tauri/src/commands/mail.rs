@@ -59,3 +59,13 @@ pub async fn patients(
 pub async fn sync_now(state: tauri::State<'_, AppState>) -> Result<(), String> {
     state.engine()?.sync_now().await.map_err(err)
 }
+
+/// Answers a read-receipt request: `send` true sends the MDN, false declines for good.
+#[tauri::command]
+pub async fn answer_receipt(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+    send: bool,
+) -> Result<Option<pli_core::api::SendResult>, String> {
+    state.engine()?.answer_receipt(id, send).await.map_err(err)
+}

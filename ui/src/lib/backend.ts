@@ -54,6 +54,9 @@ export type FlagOp = "seen" | "unseen" | "flag" | "unflag" | "delete";
 export const setFlag = (id: number, op: FlagOp) => invoke<void>("set_flag", { id, op });
 export const patients = () => invoke<PatientConversation[]>("patients");
 export const syncNow = () => invoke<void>("sync_now");
+/** Answers a read-receipt request: send the receipt, or decline it for good. */
+export const answerReceipt = (id: number, send: boolean) =>
+  invoke<SendResult | null>("answer_receipt", { id, send });
 
 // --- documents
 export const openAttachment = (id: number, index: number) =>

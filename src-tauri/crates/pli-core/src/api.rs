@@ -247,6 +247,18 @@ pub struct MessageDetail {
     pub attachments: Vec<AttachmentView>,
     /// The patient this message is about or from, when known.
     pub patient: Option<PatientRef>,
+    /// The sender asks for a read receipt that was not answered yet.
+    pub receipt_request: Option<ReceiptRequest>,
+}
+
+/// A read receipt asked by the sender (RFC 8098), waiting for the user's decision.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct ReceiptRequest {
+    /// Where the receipt would go.
+    pub to: String,
+    /// That address is not the message's Return-Path: possibly not the sender (warn).
+    pub differs_from_return_path: bool,
 }
 
 /// A patient as named in the app (ECO.3.1.2: birth name, first given name, INS).

@@ -533,7 +533,11 @@ attachments: Array<AttachmentView>,
 /**
  * The patient this message is about or from, when known.
  */
-patient: PatientRef | null, };
+patient: PatientRef | null, 
+/**
+ * The sender asks for a read receipt that was not answered yet.
+ */
+receipt_request: ReceiptRequest | null, };
 
 /**
  * A window of a message list (the list is virtualised: the UI asks for what it shows).
@@ -670,6 +674,19 @@ birth_name: string | null,
  * First given name, when known.
  */
 given_name: string | null, };
+
+/**
+ * A read receipt asked by the sender (RFC 8098), waiting for the user's decision.
+ */
+export type ReceiptRequest = { 
+/**
+ * Where the receipt would go.
+ */
+to: string, 
+/**
+ * That address is not the message's Return-Path: possibly not the sender (warn).
+ */
+differs_from_return_path: boolean, };
 
 /**
  * A recipient refused by the server.

@@ -267,7 +267,21 @@ impl Engine {
                     },
                 )
                 .collect(),
+            receipt_request: self.receipt_request(&r),
             patient,
+        })
+    }
+
+    /// A pending read-receipt request: asked, not answered, and not one of our own messages.
+    fn receipt_request(&self, r: &RowData) -> Option<crate::api::ReceiptRequest> {
+        let to = r.mdn_to.clone()?;
+        let own = r
+            .from_addr
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case(&r.account));
+        (r.mdn_state == 0 && !own).then_some(crate::api::ReceiptRequest {
+            to,
+            differs_from_return_path: r.mdn_differs,
         })
     }
 

@@ -288,6 +288,77 @@ impl Engine {
         Ok(result_of(&composed, outcome))
     }
 
+    /// Answers a read-receipt request: `send` builds the MDN (RFC 8098, "displayed",
+    /// manual action) from the receiving mailbox and sends it through the outbox; otherwise
+    /// the request is declined and never asked again. Returns the MDN's outcome when sent.
+    pub async fn answer_receipt(&self, id: i64, send: bool) -> Result<Option<SendResult>> {
+        let store = &self.inner.store;
+        let r = store
+            .row(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound("ce message".into()))?;
+        let Some(notify_to) = r.mdn_to.clone() else {
+            return Err(EngineError::Invalid(
+                "ce message ne demande pas d'accusé de lecture".into(),
+            ));
+        };
+        if !send {
+            store.set_mdn_state(id, 2).await?;
+            store
+                .audit(
+                    &self.actor().await,
+                    Some(&r.account),
+                    "mdn-declined",
+                    &notify_to,
+                    "ok",
+                )
+                .await?;
+            return Ok(None);
+        }
+        let credentials = self.credentials().await?;
+        let (from, from_name, kind) = sender(&self.inner.cfg, Some(&r.account))?;
+        let req = mssante::receipts::MdnRequest {
+            original_message_id: r.message_id.clone().ok_or_else(|| {
+                EngineError::Invalid("message sans Message-ID : accusé impossible".into())
+            })?,
+            original_subject: r.subject.clone().unwrap_or_default(),
+            notify_to,
+            differs_from_return_path: r.mdn_differs,
+        };
+        let mdn = mssante::receipts::build_mdn(
+            &req,
+            &from,
+            &from_name,
+            &self.inner.cfg.product_reference,
+        )
+        .map_err(|e| EngineError::Other(e.to_string()))?;
+        store
+            .outbox_enqueue(&NewOutgoing {
+                account: &from,
+                account_kind: &kind,
+                message_id: &mdn.message_id,
+                recipients: std::slice::from_ref(&mdn.recipient),
+                dsn: false,
+                raw: &mdn.raw,
+                ends_exchange_with: &[],
+            })
+            .await?;
+        // Answered once queued: the outbox guarantees it leaves.
+        store.set_mdn_state(id, 1).await?;
+        let (outcome, _) =
+            drain_now(&self.inner.cfg, store, credentials, &from, &mdn.message_id).await?;
+        self.emit(EngineEvent::OutboxChanged { account: from });
+        let subject = format!("Accusé de lecture : {}", req.original_subject);
+        let composed = Composed {
+            message_id: mdn.message_id,
+            raw: Vec::new(),
+            recipients: vec![mdn.recipient],
+            patients: Vec::new(),
+            subject,
+        };
+        Ok(Some(result_of(&composed, outcome)))
+    }
+
     /// `In-Reply-To` and `References` for an answer to message `id`.
     async fn reply_headers(&self, id: i64) -> Result<(Option<String>, Vec<String>)> {
         let row = self

@@ -81,6 +81,8 @@ pub fn headers(uid: u32, raw: &[u8]) -> NewMessage {
         .header_raw("X-MSS-INS")
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
+    m.mdn = crate::mssante::receipts::mdn_request(raw)
+        .map(|r| (r.notify_to.to_lowercase(), r.differs_from_return_path));
     m
 }
 

@@ -53,6 +53,9 @@ pub struct NewMessage {
     pub modseq: Option<u64>,
     /// X-MSS-INS.
     pub patient_ins: Option<String>,
+    /// A read receipt is asked: (Disposition-Notification-To address, it differs from
+    /// Return-Path).
+    pub mdn: Option<(String, bool)>,
     /// Body data when the full message was fetched.
     pub body: Option<BodyData>,
 }
@@ -220,9 +223,9 @@ impl Store {
                 "INSERT INTO messages (folder_id, uid, message_id, in_reply_to, refs, thread_key,
                      from_addr, from_name, to_addrs, cc_addrs, subject, sent_at, received_at,
                      flags, seen, flagged, size, modseq, snippet, has_documents, patient_ins,
-                     body_state)
+                     body_state, mdn_to, mdn_differs)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22)
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
                  ON CONFLICT(folder_id, uid) DO UPDATE SET flags = excluded.flags,
                      seen = excluded.seen, flagged = excluded.flagged, modseq = excluded.modseq
                  RETURNING id",
@@ -249,6 +252,8 @@ impl Store {
             .bind(has_docs)
             .bind(&m.patient_ins)
             .bind(m.body.is_some())
+            .bind(m.mdn.as_ref().map(|(to, _)| to))
+            .bind(m.mdn.as_ref().is_some_and(|(_, differs)| *differs))
             .fetch_one(&mut *tx)
             .await?;
             let mut addresses: Vec<String> = Vec::new();

@@ -78,6 +78,12 @@ pub struct RowData {
     pub message_id: Option<String>,
     /// Body stored.
     pub body_state: i64,
+    /// Where the sender asks the read receipt to go.
+    pub mdn_to: Option<String>,
+    /// That address differs from Return-Path.
+    pub mdn_differs: bool,
+    /// 0 not answered, 1 sent, 2 declined.
+    pub mdn_state: i64,
 }
 
 /// Body and attachments of one message.
@@ -113,7 +119,8 @@ type AttachmentRow = (i64, Option<String>, Option<String>, Option<i64>, bool);
 
 const ROW_COLUMNS: &str = "m.id, a.address, f.name, m.uid, m.from_addr, m.from_name, m.to_addrs,
     m.cc_addrs, m.subject, m.sent_at, m.received_at, m.flags, m.seen, m.flagged,
-    m.has_documents, m.patient_ins, m.snippet, m.message_id, m.body_state";
+    m.has_documents, m.patient_ins, m.snippet, m.message_id, m.body_state, m.mdn_to,
+    m.mdn_differs, m.mdn_state";
 
 fn row_data(r: &SqliteRow) -> RowData {
     RowData {
@@ -136,6 +143,9 @@ fn row_data(r: &SqliteRow) -> RowData {
         snippet: r.get(16),
         message_id: r.get(17),
         body_state: r.get(18),
+        mdn_to: r.get(19),
+        mdn_differs: r.get(20),
+        mdn_state: r.get(21),
     }
 }
 
@@ -399,6 +409,16 @@ impl Store {
 }
 
 impl Store {
+    /// Records the user's answer to a read-receipt request (1 sent, 2 declined).
+    pub async fn set_mdn_state(&self, id: i64, state: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE messages SET mdn_state = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(state)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     /// The References of a cached message (ids without brackets).
     pub async fn references_of(&self, id: i64) -> Result<Vec<String>, StoreError> {
         let refs: Option<Option<String>> =
