@@ -6,12 +6,14 @@
 mod commands;
 mod desktop;
 mod state;
+mod updates;
 
 use std::sync::Arc;
 
 use tauri::{Emitter, Manager};
 
 use state::AppState;
+pub use state::{config_arg, config_location};
 
 /// Starts the desktop app.
 pub fn run() {
@@ -25,6 +27,7 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(desktop::Desktop::default())
         .setup(|app| {
             let handle = app.handle().clone();
@@ -35,7 +38,14 @@ pub fn run() {
                 }
             });
             let state = tauri::async_runtime::block_on(AppState::open(events));
+            // Self-installed without a configuration: updates stay on (the default).
+            let updates = state
+                .config
+                .as_ref()
+                .map(|c| c.updates.clone())
+                .unwrap_or_default();
             app.manage(state);
+            updates::check_in_background(app.handle(), &updates);
             if let Err(e) = desktop::setup_tray(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon on this desktop");
             }
@@ -72,6 +82,7 @@ pub fn run() {
                 if let Ok(engine) = app.state::<AppState>().engine() {
                     tauri::async_runtime::block_on(engine.shutdown());
                 }
+                updates::install_pending(app);
             }
         });
 }

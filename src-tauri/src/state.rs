@@ -1,8 +1,9 @@
 //! What the shell keeps between commands: the configuration and the engine over it.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use pli_core::config::Config;
+use pli_core::config::{self, Config, Located};
 use pli_core::engine::{Engine, EventSink};
 
 /// The loaded configuration and the engine (or why either could not be made).
@@ -14,9 +15,20 @@ pub struct AppState {
 
 /// The configuration file: `--config FILE` on the command line (what an enterprise
 /// shortcut or a test passes), else `PLI_CONFIG` (the README's run command sets it to the
-/// sandbox's `target/sandbox/pli.toml`).
+/// sandbox's `target/sandbox/pli.toml`), else the machine-wide file IT deployed, else the
+/// user's own file (`pli_core::config::locate`; `docs/deployment.md`).
 pub fn config_path() -> Option<PathBuf> {
-    let mut args = std::env::args_os().skip(1);
+    config_location().map(|l| l.path)
+}
+
+/// `config_path` with where the file came from (`pli-desktop --print-config` shows it).
+pub fn config_location() -> Option<Located> {
+    config::locate(config_arg(std::env::args_os().skip(1)).as_deref())
+}
+
+/// The value of `--config FILE` or `--config=FILE` among `args`.
+pub fn config_arg(args: impl IntoIterator<Item = OsString>) -> Option<PathBuf> {
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
         if a == "--config" {
             return args.next().map(PathBuf::from);
@@ -25,7 +37,7 @@ pub fn config_path() -> Option<PathBuf> {
             return Some(PathBuf::from(v));
         }
     }
-    std::env::var_os("PLI_CONFIG").map(PathBuf::from)
+    None
 }
 
 impl AppState {
@@ -35,7 +47,8 @@ impl AppState {
         let config = match &config_path {
             Some(p) => Config::load(p).map_err(|e| e.to_string()),
             None => Err(
-                "aucune configuration : lancez Pli avec --config FICHIER ou définissez PLI_CONFIG"
+                "aucune configuration : installez le fichier pli.toml de l'établissement \
+                 (docs/deployment.md), lancez Pli avec --config FICHIER ou définissez PLI_CONFIG"
                     .to_owned(),
             ),
         };

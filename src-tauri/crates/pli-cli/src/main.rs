@@ -23,7 +23,9 @@ mod sync;
 #[derive(Debug, Parser)]
 #[command(name = "pli", version, about, long_about = None, propagate_version = true)]
 struct Cli {
-    /// Configuration file (pli.toml); the sandbox writes target/sandbox/pli.toml.
+    /// Configuration file (pli.toml); the sandbox writes target/sandbox/pli.toml. Without it
+    /// (and without PLI_CONFIG): the machine-wide file (/etc/pli/pli.toml, …), then the
+    /// user's ($XDG_CONFIG_HOME/pli/pli.toml, …); see docs/deployment.md.
     #[arg(long, global = true, env = "PLI_CONFIG")]
     config: Option<PathBuf>,
 
@@ -68,7 +70,11 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.config.is_none() {
+        // Neither --config nor PLI_CONFIG: the machine-wide, then the per-user file.
+        cli.config = pli_core::config::locate(None).map(|l| l.path);
+    }
     let result = match cli.command {
         Command::Account(cmd) => account::run(cli.config.as_deref(), cmd),
         Command::Annuaire(cmd) => annuaire::run(cli.config.as_deref(), cmd),

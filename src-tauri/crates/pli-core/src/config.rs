@@ -8,6 +8,7 @@
 //! Secrets never live here, with one exception: the `sandbox` environment may carry the
 //! public test credentials of the local sandbox (see `docs/decisions/0004-sandbox-secrets.md`).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -75,9 +76,38 @@ pub struct Config {
     /// Mailboxes configured in advance (personal and service mailboxes).
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// Automatic updates: on by default, an enterprise file may turn them off.
+    #[serde(default)]
+    pub updates: UpdatesConfig,
     /// Test identities of the local sandbox; present only for `environment = "sandbox"`.
     #[serde(default)]
     pub sandbox: Option<SandboxInfo>,
+}
+
+/// Signed automatic updates (`[updates]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// Check for an update at start (and install it when Pli closes).
+    #[serde(default = "default_updates_enabled")]
+    pub enabled: bool,
+    /// The update manifest URL (`latest.json`); defaults to the one built into the app.
+    /// Must be `https://` outside the sandbox.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+fn default_updates_enabled() -> bool {
+    true
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: default_updates_enabled(),
+            endpoint: None,
+        }
+    }
 }
 
 fn default_product_reference() -> String {
@@ -444,7 +474,37 @@ impl Config {
         if self.sandbox.is_some() && self.environment != Environment::Sandbox {
             return Err("[sandbox] is only allowed with environment = \"sandbox\"".into());
         }
+        if let Some(url) = &self.updates.endpoint {
+            let https = url.starts_with("https://");
+            let local_http = self.environment == Environment::Sandbox && url.starts_with("http://");
+            if !https && !local_http {
+                return Err(format!(
+                    "[updates] endpoint {url}: an update endpoint must be an https:// URL"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// A copy fit for printing: every literal secret the sandbox may hold is replaced by
+    /// `<redacted>` (keyring references are names, not secrets, and stay).
+    pub fn redacted(&self) -> Self {
+        let mut cfg = self.clone();
+        let clients = std::iter::once(&mut cfg.psc.browser).chain(cfg.psc.ciba.as_mut());
+        for c in clients {
+            if let Some(SecretRef::SandboxLiteral(s)) = c.client_secret.as_mut() {
+                *s = REDACTED.into();
+            }
+        }
+        if let Some(sb) = cfg.sandbox.as_mut() {
+            for p in &mut sb.patients {
+                p.password = REDACTED.into();
+            }
+            if sb.master_password.is_some() {
+                sb.master_password = Some(REDACTED.into());
+            }
+        }
+        cfg
     }
 
     /// The full discovery URL (issuer + discovery path).
@@ -459,6 +519,136 @@ impl Config {
     fn discovery_path(&self) -> &str {
         &self.psc.discovery_path
     }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// Where the configuration in use was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigSource {
+    /// `--config FILE` on the command line.
+    CommandLine,
+    /// The `PLI_CONFIG` environment variable.
+    Environment,
+    /// The machine-wide file an administrator deployed (`/etc/pli/pli.toml`, …).
+    Machine,
+    /// The user's own file (`$XDG_CONFIG_HOME/pli/pli.toml`, …).
+    User,
+}
+
+impl ConfigSource {
+    /// A short description for people, French first.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CommandLine => "ligne de commande / command line (--config)",
+            Self::Environment => "variable d'environnement / environment (PLI_CONFIG)",
+            Self::Machine => "fichier de l'établissement / machine-wide file",
+            Self::User => "fichier de l'utilisateur / per-user file",
+        }
+    }
+}
+
+/// A configuration file and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file.
+    pub path: PathBuf,
+    /// How it was chosen.
+    pub source: ConfigSource,
+}
+
+/// The files Pli looks for when neither `--config` nor `PLI_CONFIG` names one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    /// The machine-wide file (deployed by IT; wins over the user's file).
+    pub machine: Option<PathBuf>,
+    /// The per-user file.
+    pub user: Option<PathBuf>,
+}
+
+impl Candidates {
+    /// This platform's locations, with directories taken from `env` (a lookup such as
+    /// `std::env::var_os`, replaceable in tests):
+    /// - Linux and other Unix: `/etc/pli/pli.toml`, then `$XDG_CONFIG_HOME/pli/pli.toml`
+    ///   (default `$HOME/.config/pli/pli.toml`);
+    /// - Windows: `%ProgramData%\Pli\pli.toml` (default `C:\ProgramData`), then
+    ///   `%APPDATA%\Pli\pli.toml`;
+    /// - macOS: `/Library/Application Support/Pli/pli.toml`, then
+    ///   `$HOME/Library/Application Support/Pli/pli.toml`.
+    pub fn for_platform(env: &dyn Fn(&str) -> Option<OsString>) -> Self {
+        Self::for_os(std::env::consts::OS, env)
+    }
+
+    /// The locations for `os` (a value of `std::env::consts::OS`).
+    pub fn for_os(os: &str, env: &dyn Fn(&str) -> Option<OsString>) -> Self {
+        let dir = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        match os {
+            "windows" => Self {
+                machine: Some(
+                    dir("ProgramData")
+                        .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"))
+                        .join("Pli")
+                        .join(FILE_NAME),
+                ),
+                user: dir("APPDATA").map(|d| d.join("Pli").join(FILE_NAME)),
+            },
+            "macos" => Self {
+                machine: Some(PathBuf::from("/Library/Application Support/Pli").join(FILE_NAME)),
+                user: dir("HOME")
+                    .map(|h| h.join("Library/Application Support/Pli").join(FILE_NAME)),
+            },
+            _ => Self {
+                machine: Some(PathBuf::from("/etc/pli").join(FILE_NAME)),
+                user: dir("XDG_CONFIG_HOME")
+                    .or_else(|| dir("HOME").map(|h| h.join(".config")))
+                    .map(|d| d.join("pli").join(FILE_NAME)),
+            },
+        }
+    }
+}
+
+const FILE_NAME: &str = "pli.toml";
+
+/// Finds the configuration file, in this order (the first that applies wins):
+/// 1. `cli`, the `--config FILE` argument;
+/// 2. the `PLI_CONFIG` environment variable (ignored when empty);
+/// 3. the machine-wide file, if it exists;
+/// 4. the per-user file, if it exists.
+///
+/// `None` when there is none. The file is not read here; `Config::load` reports its errors.
+pub fn locate(cli: Option<&Path>) -> Option<Located> {
+    let env = |k: &str| std::env::var_os(k);
+    locate_with(cli, env("PLI_CONFIG"), &Candidates::for_platform(&env))
+}
+
+/// `locate` with its inputs given: the `--config` argument, the value of `PLI_CONFIG` and
+/// the candidate files.
+pub fn locate_with(
+    cli: Option<&Path>,
+    env_config: Option<OsString>,
+    candidates: &Candidates,
+) -> Option<Located> {
+    if let Some(p) = cli {
+        return Some(Located {
+            path: p.to_owned(),
+            source: ConfigSource::CommandLine,
+        });
+    }
+    if let Some(v) = env_config.filter(|v| !v.is_empty()) {
+        return Some(Located {
+            path: PathBuf::from(v),
+            source: ConfigSource::Environment,
+        });
+    }
+    let found = |p: &Option<PathBuf>, source| {
+        p.as_ref().filter(|p| p.is_file()).map(|p| Located {
+            path: p.clone(),
+            source,
+        })
+    };
+    found(&candidates.machine, ConfigSource::Machine)
+        .or_else(|| found(&candidates.user, ConfigSource::User))
 }
 
 #[cfg(test)]
@@ -515,5 +705,139 @@ trust_anchors = "/etc/pli/igc-sante.pem"
     fn unknown_keys_are_errors_not_silently_ignored() {
         let text = format!("{MINIMAL}\nimap_pasword = 1\n");
         assert!(Config::parse(&text).is_err());
+    }
+
+    #[test]
+    fn updates_default_on_and_can_be_turned_off() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.updates, UpdatesConfig::default());
+        assert!(c.updates.enabled);
+        let off = Config::parse(&format!("{MINIMAL}\n[updates]\nenabled = false\n")).unwrap();
+        assert!(!off.updates.enabled);
+        let typo = format!("{MINIMAL}\n[updates]\nenable = false\n");
+        assert!(
+            Config::parse(&typo).is_err(),
+            "unknown keys in [updates] are errors"
+        );
+        let http =
+            format!("{MINIMAL}\n[updates]\nendpoint = \"http://updates.example/latest.json\"\n");
+        let err = Config::parse(&http).unwrap().validate().unwrap_err();
+        assert!(err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn redacted_hides_literal_secrets() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../tests/sandbox/pli.toml.example"
+        ))
+        .unwrap();
+        let c = Config::parse(&text).unwrap();
+        let shown = toml::to_string(&c.redacted()).unwrap();
+        assert!(!shown.contains("pli-ciba-sandbox-secret"), "{shown}");
+        assert!(!shown.contains("sandbox-master-pass"), "{shown}");
+        assert!(!shown.contains("patient-pass"), "{shown}");
+        assert!(shown.contains(REDACTED));
+    }
+
+    fn candidates(dir: &Path) -> Candidates {
+        Candidates {
+            machine: Some(dir.join("etc/pli/pli.toml")),
+            user: Some(dir.join("home/.config/pli/pli.toml")),
+        }
+    }
+
+    fn touch(p: &Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
+
+    #[test]
+    fn locate_prefers_command_line_then_environment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = candidates(tmp.path());
+        touch(c.machine.as_ref().unwrap());
+        touch(c.user.as_ref().unwrap());
+        let cli = tmp.path().join("cli.toml");
+        let got = locate_with(Some(&cli), Some("env.toml".into()), &c).unwrap();
+        assert_eq!(got.path, cli);
+        assert_eq!(got.source, ConfigSource::CommandLine);
+        // Neither needs to exist: a wrong path is reported when loading, not skipped.
+        let got = locate_with(None, Some("env.toml".into()), &c).unwrap();
+        assert_eq!(got.path, PathBuf::from("env.toml"));
+        assert_eq!(got.source, ConfigSource::Environment);
+        // An empty PLI_CONFIG is as good as none.
+        let got = locate_with(None, Some("".into()), &c).unwrap();
+        assert_eq!(got.source, ConfigSource::Machine);
+    }
+
+    #[test]
+    fn locate_machine_file_wins_over_user_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = candidates(tmp.path());
+        assert_eq!(locate_with(None, None, &c), None, "nothing exists yet");
+        touch(c.user.as_ref().unwrap());
+        let got = locate_with(None, None, &c).unwrap();
+        assert_eq!(got.source, ConfigSource::User);
+        assert_eq!(&got.path, c.user.as_ref().unwrap());
+        touch(c.machine.as_ref().unwrap());
+        let got = locate_with(None, None, &c).unwrap();
+        assert_eq!(got.source, ConfigSource::Machine);
+        assert_eq!(&got.path, c.machine.as_ref().unwrap());
+        // A directory in place of the file is not a configuration.
+        let tmp2 = tempfile::tempdir().unwrap();
+        let c2 = candidates(tmp2.path());
+        std::fs::create_dir_all(c2.machine.as_ref().unwrap()).unwrap();
+        assert_eq!(locate_with(None, None, &c2), None);
+    }
+
+    #[test]
+    fn platform_locations_follow_the_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(*v))
+            }
+        };
+        let linux = Candidates::for_os("linux", &env(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")]));
+        assert_eq!(linux.machine, Some(PathBuf::from("/etc/pli/pli.toml")));
+        assert_eq!(linux.user, Some(PathBuf::from("/x/pli/pli.toml")));
+        let linux = Candidates::for_os("linux", &env(&[("XDG_CONFIG_HOME", ""), ("HOME", "/h")]));
+        assert_eq!(linux.user, Some(PathBuf::from("/h/.config/pli/pli.toml")));
+        assert_eq!(Candidates::for_os("linux", &env(&[])).user, None);
+        let mac = Candidates::for_os("macos", &env(&[("HOME", "/Users/a")]));
+        assert_eq!(
+            mac.machine,
+            Some(PathBuf::from("/Library/Application Support/Pli/pli.toml"))
+        );
+        assert_eq!(
+            mac.user,
+            Some(PathBuf::from(
+                "/Users/a/Library/Application Support/Pli/pli.toml"
+            ))
+        );
+        let win = Candidates::for_os(
+            "windows",
+            &env(&[("ProgramData", "D:\\PD"), ("APPDATA", "E:\\AD")]),
+        );
+        assert_eq!(
+            win.machine,
+            Some(PathBuf::from("D:\\PD").join("Pli").join("pli.toml"))
+        );
+        assert_eq!(
+            win.user,
+            Some(PathBuf::from("E:\\AD").join("Pli").join("pli.toml"))
+        );
+        let win = Candidates::for_os("windows", &env(&[]));
+        assert_eq!(
+            win.machine,
+            Some(
+                PathBuf::from(r"C:\ProgramData")
+                    .join("Pli")
+                    .join("pli.toml")
+            )
+        );
     }
 }
