@@ -165,6 +165,45 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     // Bruno's Pli sees the read-receipt request and, with his agreement, answers it.
     receipt_round_trip(&cfg, &dir, &sent.message_id, &stamp, &personal).await;
 
+    // Anne's copy in Sent shows Bruno's read receipt (the MDN is tied by Message-ID).
+    let gp_lower = gp.to_lowercase();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let read = loop {
+        engine.sync_now().await.unwrap();
+        let hits = engine
+            .list(
+                ListScope::Search {
+                    query: stamp.clone(),
+                    unread: false,
+                    has_documents: false,
+                },
+                0,
+                10,
+            )
+            .await
+            .unwrap();
+        if let Some(r) = hits
+            .rows
+            .iter()
+            .find(|r| r.receipt.as_deref() == Some("read"))
+        {
+            break r.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no read receipt on the Sent copy: {hits:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    let d = engine.message(read.id, false).await.unwrap();
+    assert!(
+        d.deliveries
+            .iter()
+            .any(|x| x.state == "read" && x.recipient.as_deref() == Some(gp_lower.as_str())),
+        "{:?}",
+        d.deliveries
+    );
+
     // End the exchange with Léa: sent, recorded, shown as ended.
     let fin = engine.end_exchange(lea, None).await.unwrap();
     assert_eq!(fin.state, "sent", "{fin:?}");

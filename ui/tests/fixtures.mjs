@@ -165,6 +165,7 @@ export function installFake(fx, opts) {
       has_documents: i % 3 === 0,
       xdm: i % 6 === 0,
       patient_ins: isPatient ? (patientIns ?? p.ins) : null,
+      receipt: i % 7 === 3 ? "read" : i % 11 === 5 ? "failed" : i % 5 === 1 ? "delivered" : null,
       from_patient: isPatient,
       snippet: "Chère consœur, veuillez trouver ci-joint…",
     };
@@ -209,6 +210,10 @@ export function installFake(fx, opts) {
         : [],
       patient,
       // Every third message asks for a read receipt, so the a11y pass sees the prompt.
+      deliveries: id % 2 === 0 ? [
+        { recipient: "bruno.girard@cabinet-sandbox.mssante.fr", state: "read", detail: "manual-action/MDN-sent-manually; displayed", at: 1763800000 },
+        { recipient: "279035121518989@patient.mssante.fr", state: "failed", detail: "5.1.1", at: 1763790000 },
+      ] : [],
       receipt_request: id % 3 === 0 ? { to: r.from_addr ?? "expediteur@x.mssante.fr", differs_from_return_path: id % 2 === 0 } : null,
     };
   }

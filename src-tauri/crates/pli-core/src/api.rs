@@ -192,6 +192,9 @@ pub struct MessageRow {
     pub from_patient: bool,
     /// The first words of the text.
     pub snippet: Option<String>,
+    /// Reports received about it (a sent message): `failed`, `read`, `delivered` or
+    /// `delayed`, the most pressing of all recipients.
+    pub receipt: Option<String>,
 }
 
 /// A window of a message list (the list is virtualised: the UI asks for what it shows).
@@ -249,6 +252,22 @@ pub struct MessageDetail {
     pub patient: Option<PatientRef>,
     /// The sender asks for a read receipt that was not answered yet.
     pub receipt_request: Option<ReceiptRequest>,
+    /// Delivery and read reports received about this message, per recipient.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// What one report says about one recipient of a sent message.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct DeliveryView {
+    /// The recipient.
+    pub recipient: Option<String>,
+    /// `read`, `delivered`, `failed`, `delayed` or `other`.
+    pub state: String,
+    /// The MDN disposition or the DSN status code (e.g. `5.1.1`).
+    pub detail: Option<String>,
+    /// When the report arrived (Unix seconds).
+    pub at: Option<i64>,
 }
 
 /// A read receipt asked by the sender (RFC 8098), waiting for the user's decision.

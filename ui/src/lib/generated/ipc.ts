@@ -131,6 +131,27 @@ attachments: Array<LinkedFile>,
 problems: Array<string>, };
 
 /**
+ * What one report says about one recipient of a sent message.
+ */
+export type DeliveryView = { 
+/**
+ * The recipient.
+ */
+recipient: string | null, 
+/**
+ * `read`, `delivered`, `failed`, `delayed` or `other`.
+ */
+state: string, 
+/**
+ * The MDN disposition or the DSN status code (e.g. `5.1.1`).
+ */
+detail: string | null, 
+/**
+ * When the report arrived (Unix seconds).
+ */
+at: number | null, };
+
+/**
  * A directory answer.
  */
 export type DirectoryAnswer = { 
@@ -537,7 +558,11 @@ patient: PatientRef | null,
 /**
  * The sender asks for a read receipt that was not answered yet.
  */
-receipt_request: ReceiptRequest | null, };
+receipt_request: ReceiptRequest | null, 
+/**
+ * Delivery and read reports received about this message, per recipient.
+ */
+deliveries: Array<DeliveryView>, };
 
 /**
  * A window of a message list (the list is virtualised: the UI asks for what it shows).
@@ -623,7 +648,12 @@ from_patient: boolean,
 /**
  * The first words of the text.
  */
-snippet: string | null, };
+snippet: string | null, 
+/**
+ * Reports received about it (a sent message): `failed`, `read`, `delivered` or
+ * `delayed`, the most pressing of all recipients.
+ */
+receipt: string | null, };
 
 /**
  * One conversation of the patient pane.

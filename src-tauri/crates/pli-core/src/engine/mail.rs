@@ -125,6 +125,7 @@ impl Engine {
             patient_ins: self.patient_of(r).map(|p| p.ins),
             from_patient,
             snippet: r.snippet.clone(),
+            receipt: r.report.clone(),
         }
     }
 
@@ -268,6 +269,20 @@ impl Engine {
                 )
                 .collect(),
             receipt_request: self.receipt_request(&r),
+            deliveries: match &r.message_id {
+                Some(mid) => store
+                    .reports_for(mid)
+                    .await?
+                    .into_iter()
+                    .map(|(state, recipient, detail, at)| crate::api::DeliveryView {
+                        recipient,
+                        state,
+                        detail,
+                        at,
+                    })
+                    .collect(),
+                None => Vec::new(),
+            },
             patient,
         })
     }

@@ -141,6 +141,41 @@ pub fn body(raw: &[u8]) -> BodyData {
         snippet,
         attachments,
         attachment_text: documents.out,
+        reports: reports(raw),
+    }
+}
+
+/// The delivery (DSN) or read (MDN) reports a message carries, one row per recipient.
+fn reports(raw: &[u8]) -> Vec<crate::store::ReportRow> {
+    use crate::mssante::receipts::{parse_report, ReportKind};
+    let Some(r) = parse_report(raw) else {
+        return Vec::new();
+    };
+    let Some(original) = r.original_message_id.filter(|o| !o.is_empty()) else {
+        return Vec::new();
+    };
+    match r.kind {
+        ReportKind::Mdn { disposition } => {
+            let d = disposition.to_ascii_lowercase();
+            let kind = if d.contains("displayed") {
+                "read"
+            } else {
+                "other"
+            };
+            vec![(original, kind.to_owned(), None, disposition)]
+        }
+        ReportKind::Dsn { recipients } => recipients
+            .into_iter()
+            .map(|(recipient, action, status)| {
+                let kind = match action.to_ascii_lowercase().as_str() {
+                    "delivered" | "relayed" | "expanded" => "delivered",
+                    "failed" => "failed",
+                    "delayed" => "delayed",
+                    _ => "other",
+                };
+                (original.clone(), kind.to_owned(), Some(recipient), status)
+            })
+            .collect(),
     }
 }
 

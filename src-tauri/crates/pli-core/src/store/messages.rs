@@ -74,7 +74,13 @@ pub struct BodyData {
     /// Searchable text of the health documents (CDA narrative, documents inside an XDM
     /// archive, PDF text), capped; indexed with the attachment names, not stored elsewhere.
     pub attachment_text: String,
+    /// Delivery or read reports this message carries (it is a DSN or an MDN).
+    pub reports: Vec<ReportRow>,
 }
+
+/// A report found in a message: (original Message-ID, kind, recipient, detail).
+/// Kinds: `read`, `delivered`, `failed`, `delayed`, `other`.
+pub type ReportRow = (String, String, Option<String>, String);
 
 impl BodyData {
     /// A PDF, CDA or IHE XDM attachment is present.
@@ -503,6 +509,25 @@ async fn write_body(
         .bind(indexed.join(" "))
         .execute(&mut **tx)
         .await?;
+    sqlx::query("DELETE FROM reports WHERE message_pk = ?1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for (original, kind, recipient, detail) in &b.reports {
+        // An MDN names no recipient in our parse: the reporter is the report's sender.
+        sqlx::query(
+            "INSERT INTO reports (message_pk, original_message_id, kind, recipient, detail, at)
+             SELECT ?1, ?2, ?3, COALESCE(?4, from_addr), ?5, COALESCE(received_at, sent_at)
+             FROM messages WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(original)
+        .bind(kind)
+        .bind(recipient.as_deref().map(str::to_lowercase))
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    }
     sqlx::query(
         "UPDATE messages SET body_state = 1, snippet = ?2, has_documents = ?3 WHERE id = ?1",
     )

@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("sql/0001_initial.sql")),
     (2, include_str!("sql/0002_outbox_sending.sql")),
     (3, include_str!("sql/0003_read_receipts.sql")),
+    (4, include_str!("sql/0004_reports.sql")),
 ];
 
 /// The latest schema version this build knows.

@@ -19,7 +19,7 @@ mod views;
 pub use audit::{format_time, parse_date, AuditEntry};
 pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
-pub use messages::{BodyData, FolderState, NewMessage, StoredMessage};
+pub use messages::{BodyData, FolderState, NewMessage, ReportRow, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use outbox::{NewOutgoing, OutboxRow};
 pub use search::{SearchFilter, SearchHit};

@@ -84,6 +84,9 @@ pub struct RowData {
     pub mdn_differs: bool,
     /// 0 not answered, 1 sent, 2 declined.
     pub mdn_state: i64,
+    /// What the reports received about this message say, most pressing first: `failed`,
+    /// `read`, `delivered`, `delayed`; `None` without reports.
+    pub report: Option<String>,
 }
 
 /// Body and attachments of one message.
@@ -114,13 +117,21 @@ pub struct PatientThread {
     pub last_at: Option<i64>,
 }
 
+/// (kind, recipient, detail, time) of one report line.
+pub type ReportLine = (String, Option<String>, Option<String>, Option<i64>);
+
 /// (part, name, MIME type, size, is a document) as read from `attachments`.
 type AttachmentRow = (i64, Option<String>, Option<String>, Option<i64>, bool);
 
 const ROW_COLUMNS: &str = "m.id, a.address, f.name, m.uid, m.from_addr, m.from_name, m.to_addrs,
     m.cc_addrs, m.subject, m.sent_at, m.received_at, m.flags, m.seen, m.flagged,
     m.has_documents, m.patient_ins, m.snippet, m.message_id, m.body_state, m.mdn_to,
-    m.mdn_differs, m.mdn_state";
+    m.mdn_differs, m.mdn_state,
+    (SELECT CASE WHEN SUM(r.kind = 'failed') > 0 THEN 'failed'
+                 WHEN SUM(r.kind = 'read') > 0 THEN 'read'
+                 WHEN SUM(r.kind = 'delivered') > 0 THEN 'delivered'
+                 WHEN SUM(r.kind = 'delayed') > 0 THEN 'delayed' END
+     FROM reports r WHERE r.original_message_id = m.message_id)";
 
 fn row_data(r: &SqliteRow) -> RowData {
     RowData {
@@ -146,6 +157,7 @@ fn row_data(r: &SqliteRow) -> RowData {
         mdn_to: r.get(19),
         mdn_differs: r.get(20),
         mdn_state: r.get(21),
+        report: r.get(22),
     }
 }
 
@@ -409,6 +421,18 @@ impl Store {
 }
 
 impl Store {
+    /// Reports received about the message with this Message-ID: (kind, recipient, detail,
+    /// time), latest first.
+    pub async fn reports_for(&self, message_id: &str) -> Result<Vec<ReportLine>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT kind, recipient, detail, at FROM reports WHERE original_message_id = ?1
+             ORDER BY at DESC, id DESC",
+        )
+        .bind(message_id)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
     /// Records the user's answer to a read-receipt request (1 sent, 2 declined).
     pub async fn set_mdn_state(&self, id: i64, state: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE messages SET mdn_state = ?2 WHERE id = ?1")
