@@ -331,6 +331,7 @@ def machine():
         "kernel": platform.release(), "loadavg_at_start": os.getloadavg(),
         "webkit2gtk": pkg("libwebkit2gtk-4.1-0"), "tauri": m.group(1) if m else None,
         "display": "Xvfb 1280x800x24",
+        "pli_built_from": os.environ.get("BENCH_BUILT_FROM", "unknown"),
     }
 
 
