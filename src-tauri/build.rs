@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "patients",
     "sync_now",
     "answer_receipt",
+    "add_mailbox",
     "open_attachment",
     "send_message",
     "end_exchange",

@@ -67,6 +67,7 @@ pub fn run() {
             commands::mail::patients,
             commands::mail::sync_now,
             commands::mail::answer_receipt,
+            commands::mail::add_mailbox,
             commands::documents::open_attachment,
             commands::compose::send_message,
             commands::compose::end_exchange,

@@ -175,6 +175,14 @@ for (const theme of ["light", "dark"]) {
   await page.waitForSelector("[data-testid=export-result]");
   await check(page, `${theme}-audit`);
 
+  // Adding a service mailbox.
+  await page.click("[data-testid=add-mailbox]");
+  await page.waitForSelector("[data-testid=add-mailbox-dialog] #add-mailbox-address");
+  await page.fill("#add-mailbox-address", "secretariat@hopital.mssante.fr");
+  await check(page, `${theme}-add-mailbox`);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=add-mailbox-dialog]", { state: "detached", timeout: 5000 });
+
   // Help overlay.
   await page.locator("body").press("?");
   await page.waitForSelector("[data-testid=help-overlay]");

@@ -301,6 +301,8 @@ export function installFake(fx, opts) {
         return [];
       case "touch":
         return 7200;
+      case "add_mailbox":
+        return null;
       case "answer_receipt":
         return args.send ? { message_id: "mdn@x", subject: "Accusé de lecture", state: "sent", error: null, refused: [] } : null;
       default:

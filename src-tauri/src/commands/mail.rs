@@ -69,3 +69,18 @@ pub async fn answer_receipt(
 ) -> Result<Option<pli_core::api::SendResult>, String> {
     state.engine()?.answer_receipt(id, send).await.map_err(err)
 }
+
+/// Adds a (service) mailbox and starts syncing it.
+#[tauri::command]
+pub async fn add_mailbox(
+    state: tauri::State<'_, AppState>,
+    address: String,
+    kind: String,
+    display_name: String,
+) -> Result<(), String> {
+    state
+        .engine()?
+        .add_mailbox(&address, &kind, &display_name)
+        .await
+        .map_err(err)
+}

@@ -52,6 +52,9 @@ export const readMessage = (id: number, allowRemote = false) =>
   invoke<MessageDetail>("read_message", { id, allowRemote });
 export type FlagOp = "seen" | "unseen" | "flag" | "unflag" | "delete";
 export const setFlag = (id: number, op: FlagOp) => invoke<void>("set_flag", { id, op });
+/** Adds a service mailbox (the operator decides whether this person may use it). */
+export const addMailbox = (address: string, kind: string, displayName: string) =>
+  invoke<void>("add_mailbox", { address, kind, displayName });
 export const patients = () => invoke<PatientConversation[]>("patients");
 export const syncNow = () => invoke<void>("sync_now");
 /** Answers a read-receipt request: send the receipt, or decline it for good. */

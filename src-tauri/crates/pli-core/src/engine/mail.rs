@@ -134,13 +134,17 @@ impl Engine {
         let store = &self.inner.store;
         let mut out = Vec::new();
         for (id, address, kind) in store.accounts().await? {
-            let display_name = self
+            let configured = self
                 .inner
                 .cfg
                 .accounts
                 .iter()
                 .find(|a| a.address.eq_ignore_ascii_case(&address))
                 .and_then(|a| a.display_name.clone());
+            let display_name = match configured {
+                Some(n) => Some(n),
+                None => store.account_display_name(&address).await?,
+            };
             let folders: Vec<FolderView> = store
                 .folder_counts(id, self.patient_domain())
                 .await?

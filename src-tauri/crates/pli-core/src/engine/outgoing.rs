@@ -205,7 +205,7 @@ impl Engine {
     /// Sends what the compose window holds.
     pub async fn send(&self, input: DraftInput) -> Result<SendResult> {
         let cfg = &self.inner.cfg;
-        let (from, from_name, kind) = sender(cfg, input.from.as_deref())?;
+        let (from, from_name, kind) = self.sender(input.from.as_deref()).await?;
         let mut files = Vec::new();
         for f in input.attachments {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -254,7 +254,7 @@ impl Engine {
     /// recorded as ended in the cache with the outbox row.
     pub async fn end_exchange(&self, patient_ins: &str, from: Option<&str>) -> Result<SendResult> {
         let cfg = &self.inner.cfg;
-        let (from, from_name, kind) = sender(cfg, from)?;
+        let (from, from_name, kind) = self.sender(from).await?;
         let ins = InsNumber::parse(patient_ins)?;
         let draft = Draft {
             from,
@@ -288,6 +288,30 @@ impl Engine {
         Ok(result_of(&composed, outcome))
     }
 
+    /// The sending mailbox: a configured one, else one added in the app (its name and kind
+    /// from the cache).
+    async fn sender(&self, from: Option<&str>) -> Result<(String, String, String)> {
+        match sender(&self.inner.cfg, from) {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                let Some(f) = from else { return Err(e) };
+                let store = &self.inner.store;
+                let kind = store
+                    .accounts()
+                    .await?
+                    .into_iter()
+                    .find(|(_, a, _)| a.eq_ignore_ascii_case(f))
+                    .map(|(_, _, k)| k);
+                match (kind, store.account_display_name(f).await?) {
+                    (Some(kind), Some(name)) if !name.trim().is_empty() => {
+                        Ok((f.trim().to_lowercase(), name, kind))
+                    }
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
     /// Answers a read-receipt request: `send` builds the MDN (RFC 8098, "displayed",
     /// manual action) from the receiving mailbox and sends it through the outbox; otherwise
     /// the request is declined and never asked again. Returns the MDN's outcome when sent.
@@ -316,7 +340,7 @@ impl Engine {
             return Ok(None);
         }
         let credentials = self.credentials().await?;
-        let (from, from_name, kind) = sender(&self.inner.cfg, Some(&r.account))?;
+        let (from, from_name, kind) = self.sender(Some(&r.account)).await?;
         let req = mssante::receipts::MdnRequest {
             original_message_id: r.message_id.clone().ok_or_else(|| {
                 EngineError::Invalid("message sans Message-ID : accusé impossible".into())

@@ -353,8 +353,42 @@ impl Engine {
         })
     }
 
-    /// Starts one watch loop per mailbox (sync, IDLE, reconnect with back-off) and the
-    /// outbox drain, all stopped by `stop`.
+    fn on_sync_sink(&self) -> runner::OnSync {
+        let events = self.inner.events.clone();
+        Arc::new(move |account, r| match r {
+            Ok(rep) => events(EngineEvent::MailChanged {
+                account: account.to_owned(),
+                new: rep.new as i64,
+            }),
+            Err(e) => events(EngineEvent::SyncFailed {
+                account: account.to_owned(),
+                error: e.to_string(),
+            }),
+        })
+    }
+
+    /// One watch loop (sync, IDLE, reconnect with back-off) for one mailbox, until `stop`.
+    fn spawn_watch(
+        &self,
+        endpoint: &crate::imap::runner::Endpoint,
+        address: String,
+        kind: String,
+        stop: &CancellationToken,
+    ) {
+        let w = Watch {
+            endpoint: endpoint.clone(),
+            store: self.inner.store.clone(),
+            address,
+            kind,
+            options: SyncOptions::default(),
+            progress: self.progress_sink(),
+            on_sync: self.on_sync_sink(),
+        };
+        let stop = stop.clone();
+        tokio::spawn(async move { runner::watch(w, stop.cancelled_owned()).await });
+    }
+
+    /// Starts one watch loop per mailbox and the outbox retry loop, all stopped by `stop`.
     async fn start_sync(&self, stop: CancellationToken) {
         let Ok(endpoint) = self.endpoint().await else {
             return;
@@ -366,32 +400,59 @@ impl Engine {
                 return;
             }
         };
-        let events = self.inner.events.clone();
-        let on_sync: runner::OnSync = Arc::new(move |account, r| match r {
-            Ok(rep) => events(EngineEvent::MailChanged {
-                account: account.to_owned(),
-                new: rep.new as i64,
-            }),
-            Err(e) => events(EngineEvent::SyncFailed {
-                account: account.to_owned(),
-                error: e.to_string(),
-            }),
-        });
         for (address, kind) in accounts {
-            let w = Watch {
-                endpoint: endpoint.clone(),
-                store: self.inner.store.clone(),
-                address,
-                kind,
-                options: SyncOptions::default(),
-                progress: self.progress_sink(),
-                on_sync: on_sync.clone(),
-            };
-            let stop = stop.clone();
-            tokio::spawn(async move { runner::watch(w, stop.cancelled_owned()).await });
+            self.spawn_watch(&endpoint, address, kind, &stop);
         }
         let engine = self.clone();
         tokio::spawn(async move { engine.outbox_loop(stop).await });
+    }
+
+    /// Adds a mailbox (typically a service mailbox the person is allowed on) to the cache
+    /// and, when logged in, starts syncing it at once. The operator decides access: a mailbox
+    /// the person may not use fails to sync with the server's refusal, shown to the user.
+    pub async fn add_mailbox(&self, address: &str, kind: &str, display_name: &str) -> Result<()> {
+        let address = address.trim().to_lowercase();
+        let valid = address
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains(['@', ' ']));
+        if !valid {
+            return Err(EngineError::Invalid(format!(
+                "adresse de messagerie invalide : {address}"
+            )));
+        }
+        if crate::annuaire::parse_kind(kind).is_none() {
+            return Err(EngineError::Invalid(format!(
+                "type de boîte inconnu : {kind} (PER, ORG, APP, CAB)"
+            )));
+        }
+        let name = display_name.trim();
+        if name.is_empty() {
+            return Err(EngineError::Invalid(
+                "donnez un nom d'affichage à la boîte (il accompagne l'adresse dans les messages \
+                 envoyés, Ref#2 ECO.2.2.7)"
+                    .into(),
+            ));
+        }
+        self.inner
+            .store
+            .add_account(&address, kind, Some(name))
+            .await?;
+        self.inner
+            .store
+            .audit(&self.actor().await, Some(&address), "add-mailbox", kind, "ok")
+            .await
+            .ok();
+        let stop = self
+            .inner
+            .active
+            .read()
+            .await
+            .as_ref()
+            .map(|a| a.stop.clone());
+        if let (Some(stop), Ok(endpoint)) = (stop, self.endpoint().await) {
+            self.spawn_watch(&endpoint, address, kind.to_owned(), &stop);
+        }
+        Ok(())
     }
 
     /// One sync pass of every mailbox now (the "Relever" button); events report it.

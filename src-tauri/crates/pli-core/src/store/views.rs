@@ -421,6 +421,17 @@ impl Store {
 }
 
 impl Store {
+    /// The display name recorded for an account (added in the app or from the configuration).
+    pub async fn account_display_name(&self, address: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT display_name FROM accounts WHERE address = ?1",
+        )
+        .bind(address.to_lowercase())
+        .fetch_optional(self.reader())
+        .await?
+        .flatten())
+    }
+
     /// Reports received about the message with this Message-ID: (kind, recipient, detail,
     /// time), latest first.
     pub async fn reports_for(&self, message_id: &str) -> Result<Vec<ReportLine>, StoreError> {
