@@ -79,6 +79,10 @@ pub struct Config {
     /// Automatic updates: on by default, an enterprise file may turn them off.
     #[serde(default)]
     pub updates: UpdatesConfig,
+    /// DNS SRV discovery of the mail servers (`[discovery]`, RFC 6186 / ECO.1.1.9); absent:
+    /// the system resolver.
+    #[serde(default)]
+    pub discovery: Option<DiscoveryConfig>,
     /// Test identities of the local sandbox; present only for `environment = "sandbox"`.
     #[serde(default)]
     pub sandbox: Option<SandboxInfo>,
@@ -95,6 +99,16 @@ pub struct UpdatesConfig {
     /// Must be `https://` outside the sandbox.
     #[serde(default)]
     pub endpoint: Option<String>,
+}
+
+/// DNS SRV discovery settings (`[discovery]`). Absent in production: the system resolver is
+/// used. The sandbox points it at its own DNS server on loopback.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// Ask this DNS server (`ip:port`, UDP then TCP) instead of the system resolver.
+    #[serde(default)]
+    pub nameserver: Option<std::net::SocketAddr>,
 }
 
 fn default_updates_enabled() -> bool {
@@ -723,6 +737,24 @@ trust_anchors = "/etc/pli/igc-sante.pem"
             format!("{MINIMAL}\n[updates]\nendpoint = \"http://updates.example/latest.json\"\n");
         let err = Config::parse(&http).unwrap().validate().unwrap_err();
         assert!(err.contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn discovery_section_is_optional_and_strict() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.discovery, None, "absent: the system resolver");
+        let c = Config::parse(&format!(
+            "{MINIMAL}\n[discovery]\nnameserver = \"127.0.0.1:10053\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.discovery.unwrap().nameserver,
+            Some("127.0.0.1:10053".parse().unwrap())
+        );
+        let bad = format!("{MINIMAL}\n[discovery]\nnameserver = \"localhost\"\n");
+        assert!(Config::parse(&bad).is_err(), "an ip:port is required");
+        let typo = format!("{MINIMAL}\n[discovery]\nname_server = \"127.0.0.1:53\"\n");
+        assert!(Config::parse(&typo).is_err(), "unknown keys are errors");
     }
 
     #[test]

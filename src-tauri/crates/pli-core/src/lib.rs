@@ -7,6 +7,7 @@ pub mod annuaire;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod discovery;
 pub mod engine;
 pub mod imap;
 pub mod mssante;
