@@ -63,6 +63,9 @@ def pli_toml(ids, state):
         "time_limit_secs = 60",
         "# attributes: the defaults of DirectoryAttributes (mssTypeBAL, mssProfession, …) match the sandbox schema",
         "",
+        "[discovery]                                         # DNS SRV (RFC 6186): the sandbox's dnsmasq, not the system resolver",
+        'nameserver = "127.0.0.1:10053"',
+        "",
     ]
     for m in ids["mailboxes"]:
         if m.get("account"):

@@ -13,6 +13,7 @@ mod annuaire;
 mod audit;
 mod cda;
 mod config_cmd;
+mod discover;
 mod end_exchange;
 mod login;
 mod search;
@@ -46,6 +47,10 @@ enum Command {
     Cda(cda::CdaCommand),
     /// Show the effective configuration (secrets redacted) after validation.
     Config(config_cmd::ConfigArgs),
+    /// Find a mailbox's IMAP and submission servers from DNS SRV records (RFC 6186); manual
+    /// --imap/--smtp values win. JSON fields: imap, smtp ({host, port, security} or null),
+    /// source.
+    Discover(discover::DiscoverArgs),
     /// Sync the mailboxes into the local encrypted cache.
     Sync(sync::SyncArgs),
     /// Search the local cache (full text and filters), newest first.
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Annuaire(cmd) => annuaire::run(cli.config.as_deref(), cmd),
         Command::Cda(cmd) => cda::run(cmd),
         Command::Config(args) => config_cmd::run(cli.config.as_deref(), args),
+        Command::Discover(args) => discover::run(cli.config.as_deref(), args),
         Command::Sync(args) => sync::run(cli.config.as_deref(), args),
         Command::Search(args) => search::run(cli.config.as_deref(), args),
         Command::Audit(args) => audit::run(cli.config.as_deref(), args),

@@ -240,11 +240,15 @@ pub fn order(
             .take_while(|(s, r)| r.priority == r0.priority && s == s0)
             .count();
         let (group, tail) = rest.split_at(n);
-        out.extend(weighted(group, &mut random).into_iter().map(|(s, r)| Endpoint {
-            host: r.target.clone(),
-            port: r.port,
-            security: *s,
-        }));
+        out.extend(
+            weighted(group, &mut random)
+                .into_iter()
+                .map(|(s, r)| Endpoint {
+                    host: r.target.clone(),
+                    port: r.port,
+                    security: *s,
+                }),
+        );
         rest = tail;
     }
     out
@@ -516,7 +520,16 @@ mod tests {
             "b.fr",
             "spaces and the root dot"
         );
-        for bad in ["", "anne", "@b.fr", "a@", "a@localhost", "a@b..fr", "a@-b.fr", "a@b c.fr"] {
+        for bad in [
+            "",
+            "anne",
+            "@b.fr",
+            "a@",
+            "a@localhost",
+            "a@b..fr",
+            "a@-b.fr",
+            "a@b c.fr",
+        ] {
             let e = domain_of(bad).unwrap_err();
             assert!(e.to_string().contains("invalide"), "{bad}: {e}");
         }
