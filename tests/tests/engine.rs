@@ -220,6 +220,47 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.lines().count() > audit.len());
 
+    // A service mailbox Anne is not authorised on: added, and the operator's refusal comes
+    // back as a sync failure for that mailbox (the server decides, never the client).
+    assert!(engine
+        .add_mailbox("urgences", "ORG", "Urgences")
+        .await
+        .is_err());
+    assert!(
+        engine
+            .add_mailbox("urgences@pli-sandbox.mssante.fr", "ORG", " ")
+            .await
+            .is_err(),
+        "a display name is required (ECO.2.2.7)"
+    );
+    engine
+        .add_mailbox(
+            "Urgences@pli-sandbox.mssante.fr",
+            "ORG",
+            "Service des urgences",
+        )
+        .await
+        .unwrap();
+    let boxes = engine.mailboxes().await.unwrap();
+    let added = boxes
+        .iter()
+        .find(|b| b.address == "urgences@pli-sandbox.mssante.fr")
+        .expect("listed");
+    assert_eq!(added.display_name.as_deref(), Some("Service des urgences"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(EngineEvent::SyncFailed { account, error }))
+                if account == "urgences@pli-sandbox.mssante.fr" =>
+            {
+                assert!(error.contains("refusée"), "{error}");
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no refusal for the unauthorised mailbox: {other:?}"),
+        }
+    }
+
     engine.logout().await.unwrap();
     assert!(!engine.session_info().await.logged_in);
     engine.shutdown().await;
