@@ -288,21 +288,19 @@ def start_xvfb():
 
 
 def write_config(data_dir):
-    """The bench's own pli.toml: the sandbox's if there is one, else a minimal one; data_dir in
+    """The bench's own pli.toml, from the built source's sandbox example; data_dir in
     WORK; operator IMAP/SMTP, PSC and directory on closed loopback ports so nothing the app
     does in the background can reach a server or touch the synthetic cache."""
-    src = os.path.join(ROOT, "target", "sandbox", "pli.toml")
     ca = os.path.join(ROOT, "target", "sandbox", "ca.pem")
     if os.path.exists(ca):
         shutil.copy(ca, os.path.join(WORK, "ca.pem"))
     else:
         open(os.path.join(WORK, "ca.pem"), "w").close()
-    if os.path.exists(src):
-        text = open(src).read()
-        origin = "target/sandbox/pli.toml"
-    else:
-        text = open(os.path.join(ROOT, "tests", "sandbox", "pli.toml.example")).read()
-        origin = "tests/sandbox/pli.toml.example"
+    # The example of the source tree the app was built from: the live sandbox's pli.toml may
+    # already carry sections a snapshot build does not know.
+    src = os.path.join(os.environ.get("BENCH_SRC", ROOT), "tests", "sandbox", "pli.toml.example")
+    text = open(src).read()
+    origin = os.path.relpath(src, ROOT)
     text = re.sub(r'(?m)^data_dir = .*$', f'data_dir = "{data_dir}"', text)
     closed = '{ host = "localhost", port = 1, security = "starttls", connect_addr = "127.0.0.1" }'
     text = re.sub(r'(?m)^imap = .*$', f"imap = {closed}", text)
