@@ -1,12 +1,13 @@
 //! ECO.1.1.9: the mail servers of a mailbox address come from DNS SRV records (RFC 6186),
 //! asked of the sandbox's real DNS server (dnsmasq on 127.0.0.1:10053, `[discovery]` in
-//! pli.toml), and the discovered endpoint really opens the mailbox with a PSC token.
+//! pli.toml), and the discovered endpoints really open the mailbox (IMAP) and the submission
+//! server with a PSC token.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use pli_core::auth::{AccessToken, StaticToken};
+use pli_core::auth::{AccessToken, StaticToken, Xoauth2};
 use pli_core::config::{Config, Security};
 use pli_core::discovery::{discover, DiscoveryError, DiscoveryOptions, Endpoint, Source};
 use pli_core::imap;
@@ -59,14 +60,18 @@ async fn eco_1_1_9_srv_records_give_the_sandbox_servers() {
 }
 
 #[tokio::test]
-async fn eco_1_1_9_discovered_imap_endpoint_opens_the_mailbox_with_xoauth2() {
+async fn eco_1_1_9_discovered_endpoints_authenticate_with_xoauth2() {
     let cfg = sandbox_config();
     let anne = person(&cfg, "practitioner");
     let address = anne.personal_mailbox.as_deref().unwrap();
     let found = discover(address, &options(&cfg)).await.unwrap();
     // Nothing of the configured [operator] endpoint is used: host, port and security are
     // the discovered ones, the certificate is checked against the discovered host name.
-    let server = found.imap.expect("IMAP discovered").to_server_config();
+    let server = found
+        .imap
+        .clone()
+        .expect("IMAP discovered")
+        .to_server_config();
     assert_eq!(server.connect_addr, None);
     let t = psc::code_pkce(&cfg, &anne.national_id).await.unwrap();
     let creds = StaticToken(AccessToken::new(&t.access_token));
@@ -75,6 +80,17 @@ async fn eco_1_1_9_discovered_imap_endpoint_opens_the_mailbox_with_xoauth2() {
         .unwrap();
     s.select("INBOX").await.unwrap();
     s.logout().await.unwrap();
+
+    // The discovered submission endpoint: STARTTLS, certificate for the discovered host,
+    // XOAUTH2 with the same token (lettre authenticates when it opens the connection).
+    let mut op = cfg.operator.clone();
+    op.smtp = found
+        .smtp
+        .expect("submission discovered")
+        .to_server_config();
+    let creds = Xoauth2::new(address, &AccessToken::new(&t.access_token));
+    let transport = pli_core::smtp::transport(&op, &creds).unwrap();
+    assert!(transport.test_connection().await.unwrap());
 }
 
 #[tokio::test]
