@@ -198,6 +198,7 @@ class Driver:
         while native == self.port:
             native = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.last = None
         self.log = open(os.path.join(WORK, "tauri-driver.log"), "w")
         self.proc = subprocess.Popen(
             ["tauri-driver", "--port", str(self.port), "--native-port", str(native),
@@ -215,8 +216,16 @@ class Driver:
     def new_session(self, app, args):
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "wry", "tauri:options": {"application": app, "args": args}}}}
-        r = http("POST", f"{self.url}/session", caps)
-        sid = r.get("value", {}).get("sessionId")
+        for _ in range(5):
+            r = http("POST", f"{self.url}/session", caps)
+            sid = r.get("value", {}).get("sessionId")
+            if sid or "Maximum number of active sessions" not in json.dumps(r):
+                break
+            # A DELETE lost on the way (tauri-driver drops it now and then): end it again.
+            if self.last:
+                self.end(self.last)
+            time.sleep(1)
+        self.last = sid
         if not sid:
             raise RuntimeError(f"no WebDriver session: {json.dumps(r)[:500]}")
         return sid
@@ -233,10 +242,13 @@ class Driver:
                 f.write(base64.b64decode(r["value"]))
 
     def end(self, sid):
-        try:
-            http("DELETE", f"{self.url}/session/{sid}", timeout=30)
-        except Exception as e:  # noqa: BLE001 - the app is killed below anyway
-            log("DELETE session:", e)
+        for _ in range(3):
+            try:
+                http("DELETE", f"{self.url}/session/{sid}", timeout=30)
+                return
+            except Exception as e:  # noqa: BLE001 - retried; the app is killed below anyway
+                log("DELETE session:", e)
+                time.sleep(0.5)
 
 
 def cold_start(driver, name, app, args, probe, drop=True):
