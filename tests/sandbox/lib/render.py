@@ -66,6 +66,9 @@ def pli_toml(ids, state):
         "[discovery]                                         # DNS SRV (RFC 6186): the sandbox's dnsmasq, not the system resolver",
         'nameserver = "127.0.0.1:10053"',
         "",
+        "[updates]                                           # no update server in the sandbox",
+        "enabled = false",
+        "",
     ]
     for m in ids["mailboxes"]:
         if m.get("account"):
