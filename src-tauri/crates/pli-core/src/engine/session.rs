@@ -439,7 +439,13 @@ impl Engine {
             .await?;
         self.inner
             .store
-            .audit(&self.actor().await, Some(&address), "add-mailbox", kind, "ok")
+            .audit(
+                &self.actor().await,
+                Some(&address),
+                "add-mailbox",
+                kind,
+                "ok",
+            )
             .await
             .ok();
         let stop = self
