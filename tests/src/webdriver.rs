@@ -186,6 +186,19 @@ impl Session {
         Ok(())
     }
 
+    /// Empties the first input matching `css`.
+    pub async fn clear(&self, css: &str, timeout: Duration) -> Result<()> {
+        let id = self.wait_for(css, timeout).await?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await
+        .with_context(|| format!("clear {css}"))?;
+        Ok(())
+    }
+
     /// Types `text` into the first element matching `css` (for a file input: a path).
     pub async fn type_into(&self, css: &str, text: &str, timeout: Duration) -> Result<()> {
         let id = self.wait_for(css, timeout).await?;

@@ -5,11 +5,12 @@
 //!
 //! One scenario, in order (each step needs the previous one): the login screen; log in
 //! through the sandbox PSC by CIBA (auto-approved by the sandbox like a tap on the e-CPS
-//! app); the seeded inbox; a patient message with the patient's name and INS; a CR-BIO N3
-//! and an N1 document; ending the exchange with a patient (the patient's mailbox, read by the
-//! Dovecot master user, receives the `X-MSS-MES: FIN` message); composing to a directory
-//! result with a CDA attached (it arrives as IHE XDM); searching a word found only inside an
-//! attached document; the audit view.
+//! app); the seeded inbox; a patient message with the patient's name and INS; ending the
+//! exchange with a patient (the patient's mailbox, read by the Dovecot master user, receives
+//! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
+//! opening that CR-BIO N3, then an N1 document; composing to a directory result with a CDA
+//! attached (it arrives as IHE XDM); the audit view. Messages are found by search, not by
+//! scrolling: the sandbox mailboxes grow with every test run.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -200,14 +201,16 @@ async fn scenario(
     .await?;
     shot(s, "06-exchange-ended").await;
 
-    // 6. A CR-BIO (N3, structured) from the laboratory: rendered in the isolated viewer.
-    let personal = anne.personal_mailbox.clone().unwrap();
-    s.click(
-        &format!("[data-testid=folder][data-account='{personal}'][data-name='INBOX']"),
-        SHORT,
+    // 6. Search a word found only inside an attached document (the CR-BIO's antibiogram):
+    //    the laboratory's microbiology report comes up; open its N3 document, rendered in the
+    //    isolated viewer.
+    search(s, "gentamicine").await?;
+    s.wait_until(
+        "[...document.querySelectorAll('[data-testid=message-row]')].some(r => r.textContent.includes('examens biologiques'))",
+        LONG,
     )
     .await?;
-    // The newest laboratory report in Anne's inbox is the microbiology CR-BIO.
+    shot(s, "07-search-in-documents").await;
     open_row_with(s, "examens biologiques").await?;
     s.click("[data-testid=attachment]", SHORT).await?;
     s.wait_for("[data-testid=document-viewer] #document-frame", LONG)
@@ -235,7 +238,7 @@ async fn scenario(
         json!(""),
         "the document frame is fully sandboxed"
     );
-    shot(s, "07-cr-bio-n3").await;
+    shot(s, "08-cr-bio-n3").await;
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
     )
@@ -246,7 +249,8 @@ async fn scenario(
     )
     .await?;
 
-    // 7. An N1 (PDF inside the CDA) imaging report.
+    // 7. An N1 (PDF inside the CDA) imaging report: the CT scan's report.
+    search(s, "scanner thorax").await?;
     open_row_with(s, "imagerie").await?;
     s.click("[data-testid=attachment]", SHORT).await?;
     s.wait_until(
@@ -261,7 +265,7 @@ async fn scenario(
     )
     .await?;
     s.wait_for("[data-testid=pdf-viewer] canvas", LONG).await?;
-    shot(s, "08-n1-document").await;
+    shot(s, "09-n1-document").await;
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
     )
@@ -289,7 +293,7 @@ async fn scenario(
         SHORT,
     )
     .await?;
-    shot(s, "09-compose").await;
+    shot(s, "10-compose").await;
     s.click("[data-testid=send]", SHORT).await?;
     let state = s
         .wait_until(
@@ -310,22 +314,12 @@ async fn scenario(
         .expect("IHE_XDM.ZIP attached");
     let pkg = pli_cda::xdm::read(zip.contents()).expect("a valid XDM package");
     assert_eq!(pkg.documents.len(), 1);
-    shot(s, "10-sent").await;
+    shot(s, "11-sent").await;
     // The compose window closes by itself once the message is sent.
     s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
         .await?;
 
-    // 9. Search a word found only inside an attached document (the CR-BIO's antibiogram).
-    s.type_into("#search-input", "gentamicine\u{E007}", SHORT)
-        .await?;
-    s.wait_until(
-        "[...document.querySelectorAll('[data-testid=message-row]')].some(r => r.textContent.includes('examens biologiques'))",
-        LONG,
-    )
-    .await?;
-    shot(s, "11-search-in-documents").await;
-
-    // 10. The audit trail shows the login and the sending.
+    // 9. The audit trail shows the login and the sending.
     s.click("[data-testid=audit-tab]", SHORT).await?;
     s.wait_until(
         "document.querySelectorAll('[data-testid=audit-row]').length > 0",
@@ -336,6 +330,13 @@ async fn scenario(
     assert!(audit.contains("login"), "{audit}");
     shot(s, "12-audit").await;
     Ok(())
+}
+
+/// Searches the cache from the header's search box (replacing what was there).
+async fn search(s: &Session, query: &str) -> anyhow::Result<()> {
+    s.clear("#search-input", SHORT).await?;
+    s.type_into("#search-input", &format!("{query}\u{E007}"), SHORT)
+        .await
 }
 
 /// Clicks the first list row whose text contains `needle` (case-insensitive).

@@ -175,6 +175,16 @@ for (const theme of ["light", "dark"]) {
   await page.waitForSelector("[data-testid=export-result]");
   await check(page, `${theme}-audit`);
 
+  // The outbox, with a withdrawal being confirmed.
+  await page.click("[data-testid=outbox-tab]");
+  await page.waitForSelector("[data-testid=outbox-item]");
+  await check(page, `${theme}-outbox`);
+  await page.click("[data-testid=outbox-item][data-state=failed] [data-testid=outbox-discard]");
+  await page.waitForSelector("[data-testid=confirm-dialog]");
+  await check(page, `${theme}-outbox-discard`);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=confirm-dialog]", { state: "detached", timeout: 5000 });
+
   // Adding a service mailbox.
   await page.click("[data-testid=add-mailbox]");
   await page.waitForSelector("[data-testid=add-mailbox-dialog] #add-mailbox-address");

@@ -303,6 +303,15 @@ export function installFake(fx, opts) {
         return 7200;
       case "add_mailbox":
         return null;
+      case "outbox_items":
+        return [
+          { id: 1, account: fx.mailboxes[0].address, message_id: "a@x", subject: "Compte rendu de consultation — Mme DURAND", recipients: ["bruno.girard@cabinet-sandbox.mssante.fr"], state: "pending", attempts: 2, last_error: "connexion SMTP impossible : Connection refused (nouvel essai dans 60 s)" },
+          { id: 2, account: fx.mailboxes[0].address, message_id: "b@x", subject: "Résultats", recipients: ["inconnu@ch-exemple.mssante.fr"], state: "failed", attempts: 1, last_error: "550 5.1.1 <inconnu@ch-exemple.mssante.fr>: Recipient address rejected" },
+        ];
+      case "retry_outbox":
+        return sent("Compte rendu de consultation — Mme DURAND");
+      case "discard_outbox":
+        return null;
       case "answer_receipt":
         return args.send ? { message_id: "mdn@x", subject: "Accusé de lecture", state: "sent", error: null, refused: [] } : null;
       default:

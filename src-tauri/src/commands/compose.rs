@@ -36,3 +36,26 @@ pub async fn directory_search(
 ) -> Result<DirectoryAnswer, String> {
     state.engine()?.directory_search(query).await.map_err(err)
 }
+
+/// Messages still in the outbox (waiting or refused), every mailbox.
+#[tauri::command]
+pub async fn outbox_items(
+    state: tauri::State<'_, AppState>,
+) -> Result<Vec<pli_core::api::OutboxItem>, String> {
+    state.engine()?.outbox().await.map_err(err)
+}
+
+/// Sends a queued message now.
+#[tauri::command]
+pub async fn retry_outbox(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+) -> Result<SendResult, String> {
+    state.engine()?.retry_outbox(id).await.map_err(err)
+}
+
+/// Withdraws a queued message without sending it.
+#[tauri::command]
+pub async fn discard_outbox(state: tauri::State<'_, AppState>, id: i64) -> Result<(), String> {
+    state.engine()?.discard_outbox(id).await.map_err(err)
+}

@@ -16,6 +16,7 @@ import type {
   MailboxView,
   MessageDetail,
   MessagePage,
+  OutboxItem,
   PatientConversation,
   SendResult,
   SessionInfo,
@@ -71,6 +72,11 @@ export const endExchange = (patientIns: string, from: string | null = null) =>
   invoke<SendResult>("end_exchange", { patientIns, from });
 export const directorySearch = (query: DirectoryQueryInput) =>
   invoke<DirectoryAnswer>("directory_search", { query });
+
+// --- outbox
+export const outboxItems = () => invoke<OutboxItem[]>("outbox_items");
+export const retryOutbox = (id: number) => invoke<SendResult>("retry_outbox", { id });
+export const discardOutbox = (id: number) => invoke<void>("discard_outbox", { id });
 
 // --- audit
 export const auditEntries = (since: number | null = null) => invoke<AuditRow[]>("audit_entries", { since });

@@ -2,6 +2,7 @@
 import {
   listMessages,
   mailboxes,
+  outboxItems,
   patients,
   readMessage,
   setFlag,
@@ -21,7 +22,7 @@ import {
 import { dict, fmt, type Dict, type Lang } from "./i18n";
 
 export type Theme = "system" | "light" | "dark";
-export type View = "mail" | "patients" | "audit";
+export type View = "mail" | "patients" | "audit" | "outbox";
 
 /** What the compose window starts with (new message, reply, forward, to a patient). */
 export type ComposeInit = {
@@ -145,6 +146,9 @@ class AppStore {
   /** Errors from commands, shown in a role=alert region until dismissed. */
   errors = $state<string[]>([]);
   ciba = $state<{ binding: string; expiresIn: number } | null>(null);
+  /** Messages in the outbox (side bar count), and a counter bumped when it changes. */
+  outboxCount = $state(0);
+  outboxGeneration = $state(0);
   /** Set when the session locked after inactivity (shown on the login screen). */
   lockedNotice = $state<string | null>(null);
 
@@ -211,6 +215,14 @@ class AppStore {
       (b) => {
         this.boxes = b;
       },
+      (e: unknown) => this.report(e),
+    );
+  }
+
+  /** The side bar's outbox count. */
+  refreshOutboxCount(): void {
+    outboxItems().then(
+      (r) => (this.outboxCount = r.length),
       (e: unknown) => this.report(e),
     );
   }
@@ -299,7 +311,7 @@ class AppStore {
     clearTimeout(this.#debounce);
     this.#debounce = setTimeout(() => {
       this.refreshMailboxes();
-      if (this.view !== "audit") this.list.refresh().then(() => this.#reselect());
+      if (this.view !== "audit" && this.view !== "outbox") this.list.refresh().then(() => this.#reselect());
       if (this.view === "patients") this.refreshPatients();
     }, 300);
   }
@@ -327,6 +339,8 @@ class AppStore {
         this.ciba = { binding: e.binding_message, expiresIn: e.expires_in };
         break;
       case "outbox_changed":
+        this.outboxGeneration++;
+        this.refreshOutboxCount();
         this.scheduleRefresh();
         break;
       case "session_ended":

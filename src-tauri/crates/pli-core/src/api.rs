@@ -546,3 +546,26 @@ pub struct LinkedFile {
     /// Contents, base64.
     pub base64: String,
 }
+
+/// A message in the outbox (not yet accepted by the server, or refused for good).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct OutboxItem {
+    /// Row id.
+    pub id: i64,
+    /// Sending mailbox.
+    pub account: String,
+    /// Message-ID.
+    pub message_id: String,
+    /// Subject (from the queued bytes).
+    pub subject: String,
+    /// Recipients.
+    pub recipients: Vec<String>,
+    /// `pending` (waiting for a retry), `sending`, `submitted` (accepted, copy to Sent
+    /// pending) or `failed` (refused for good).
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last error, in the server's or the engine's words.
+    pub last_error: Option<String>,
+}

@@ -656,6 +656,44 @@ snippet: string | null,
 receipt: string | null, };
 
 /**
+ * A message in the outbox (not yet accepted by the server, or refused for good).
+ */
+export type OutboxItem = { 
+/**
+ * Row id.
+ */
+id: number, 
+/**
+ * Sending mailbox.
+ */
+account: string, 
+/**
+ * Message-ID.
+ */
+message_id: string, 
+/**
+ * Subject (from the queued bytes).
+ */
+subject: string, 
+/**
+ * Recipients.
+ */
+recipients: Array<string>, 
+/**
+ * `pending` (waiting for a retry), `sending`, `submitted` (accepted, copy to Sent
+ * pending) or `failed` (refused for good).
+ */
+state: string, 
+/**
+ * Attempts so far.
+ */
+attempts: number, 
+/**
+ * The last error, in the server's or the engine's words.
+ */
+last_error: string | null, };
+
+/**
  * One conversation of the patient pane.
  */
 export type PatientConversation = { 

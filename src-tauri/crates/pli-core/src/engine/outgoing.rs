@@ -424,3 +424,100 @@ impl Engine {
         }
     }
 }
+
+impl Engine {
+    /// Every message still in the outbox, every mailbox: what waits, what failed and why.
+    pub async fn outbox(&self) -> Result<Vec<crate::api::OutboxItem>> {
+        let store = &self.inner.store;
+        let mut out = Vec::new();
+        for (_, account, _) in store.accounts().await? {
+            for row in store.outbox_rows(&account).await? {
+                let subject = mail_parser::MessageParser::default()
+                    .parse_headers(&row.raw)
+                    .and_then(|m| m.subject().map(str::to_owned))
+                    .unwrap_or_default();
+                out.push(crate::api::OutboxItem {
+                    id: row.id,
+                    account: row.account,
+                    message_id: row.message_id,
+                    subject,
+                    recipients: row.recipients,
+                    state: row.state,
+                    attempts: row.attempts,
+                    last_error: row.last_error,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends a queued message now (after a failure the user fixed, or without waiting for
+    /// the back-off). A permanently refused message is tried again too: the user asked.
+    pub async fn retry_outbox(&self, id: i64) -> Result<SendResult> {
+        let item = self
+            .outbox()
+            .await?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| EngineError::NotFound("ce message de la boîte d'envoi".into()))?;
+        let credentials = self.credentials().await?;
+        let store = &self.inner.store;
+        if item.state == "failed" {
+            store
+                .outbox_retry_later(id, item.last_error.as_deref().unwrap_or(""), 0)
+                .await?;
+        }
+        let (outcome, _) = drain_now(
+            &self.inner.cfg,
+            store,
+            credentials,
+            &item.account,
+            &item.message_id,
+        )
+        .await?;
+        self.emit(EngineEvent::OutboxChanged {
+            account: item.account.clone(),
+        });
+        let composed = Composed {
+            message_id: item.message_id,
+            raw: Vec::new(),
+            recipients: item.recipients,
+            patients: Vec::new(),
+            subject: item.subject,
+        };
+        Ok(result_of(&composed, outcome))
+    }
+
+    /// Removes a message from the outbox without sending it (the user's explicit choice;
+    /// a message being submitted right now cannot be withdrawn).
+    pub async fn discard_outbox(&self, id: i64) -> Result<()> {
+        let item = self
+            .outbox()
+            .await?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| EngineError::NotFound("ce message de la boîte d'envoi".into()))?;
+        if !self.inner.store.outbox_discard(id).await? {
+            return Err(EngineError::Invalid(
+                "ce message est en cours d'envoi ou déjà accepté par le serveur : il ne peut \
+                 plus être retiré"
+                    .into(),
+            ));
+        }
+        self.inner
+            .store
+            .audit(
+                &self.actor().await,
+                Some(&item.account),
+                "outbox-discard",
+                &format!("Message-ID: <{}>", item.message_id),
+                "retiré de la boîte d'envoi sans envoi",
+            )
+            .await
+            .ok();
+        self.emit(EngineEvent::OutboxChanged {
+            account: item.account,
+        });
+        Ok(())
+    }
+}

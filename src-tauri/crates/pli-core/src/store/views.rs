@@ -421,6 +421,17 @@ impl Store {
 }
 
 impl Store {
+    /// Withdraws a queued message that is not being submitted: only `pending` or `failed`
+    /// rows go (a drain may claim the row at any moment). Returns whether it was removed.
+    pub async fn outbox_discard(&self, id: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query("DELETE FROM outbox WHERE id = ?1 AND state IN ('pending', 'failed')")
+            .bind(id)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     /// The display name recorded for an account (added in the app or from the configuration).
     pub async fn account_display_name(&self, address: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar::<_, Option<String>>(
