@@ -5,7 +5,7 @@
 //! session (one refresh) and prints who is logged in.
 
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -127,27 +127,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Starts the system browser on `url` without waiting for it.
-pub fn open_system_browser(url: &str) -> Result<(), String> {
-    let mut cmd = if cfg!(target_os = "macos") {
-        Command::new("open")
-    } else if cfg!(windows) {
-        // rundll32 takes the URL as one argument; `cmd /C start` would split it at `&`.
-        let mut c = Command::new("rundll32");
-        c.arg("url.dll,FileProtocolHandler");
-        c
-    } else {
-        Command::new("xdg-open")
-    };
-    cmd.arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 fn print_identity(env: Environment, session: &PscSession, json: bool) -> anyhow::Result<()> {
     let id = session.identity();
     if json {
@@ -210,7 +189,7 @@ pub fn login(path: Option<&Path>, args: LoginArgs) -> anyhow::Result<ExitCode> {
             let open = move |url: &str| -> Result<(), String> {
                 eprintln!("Connexion Pro Santé Connect : ouvrez cette adresse dans votre navigateur :\n{url}");
                 if !no_browser {
-                    if let Err(e) = open_system_browser(url) {
+                    if let Err(e) = pli_core::engine::open_system_browser(url) {
                         eprintln!("(navigateur non lancé : {e})");
                     }
                 }

@@ -27,7 +27,7 @@ use crate::auth::Credentials;
 use crate::config::{Config, MailboxKind};
 use crate::store::{self, Store};
 
-pub use session::LoginMethod;
+pub use session::{open_system_browser, LoginMethod};
 
 /// Where engine events go (the shell forwards them to the window).
 pub type EventSink = Arc<dyn Fn(EngineEvent) + Send + Sync>;
