@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("sql/0002_outbox_sending.sql")),
     (3, include_str!("sql/0003_read_receipts.sql")),
     (4, include_str!("sql/0004_reports.sql")),
+    (5, include_str!("sql/0005_list_order.sql")),
 ];
 
 /// The latest schema version this build knows.

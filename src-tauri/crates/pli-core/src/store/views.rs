@@ -117,6 +117,16 @@ pub struct PatientThread {
     pub last_at: Option<i64>,
 }
 
+/// (mailbox, from, from name, to, seen, date) of a message from or to a patient.
+type PatientRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<i64>,
+);
+
 /// (kind, recipient, detail, time) of one report line.
 pub type ReportLine = (String, Option<String>, Option<String>, Option<i64>);
 
@@ -211,7 +221,9 @@ impl Store {
         let like = patient_like(patient_domain);
         let from = "FROM messages m JOIN folders f ON f.id = m.folder_id
                     JOIN accounts a ON a.id = f.account_id";
-        let order = "ORDER BY COALESCE(m.received_at, m.sent_at) DESC, m.id DESC";
+        // Arrival order, from an index (messages without INTERNALDATE, which IMAP always
+        // gives, would come last).
+        let order = "ORDER BY m.received_at DESC, m.id DESC";
         let professional = "(m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
         match scope {
             PageScope::Folder(folder_id) => {
@@ -338,53 +350,63 @@ impl Store {
     }
 
     /// Conversations with patients: one per (mailbox, patient address), latest first.
+    /// One scan picks the messages from or to a patient address; grouping is done here.
     pub async fn patient_threads(
         &self,
         patient_domain: &str,
     ) -> Result<Vec<PatientThread>, StoreError> {
-        let like = patient_like(patient_domain);
-        // Every (message, patient address) pair: the sender when a patient wrote, else each
-        // patient recipient of a message sent by the professional.
-        let rows = sqlx::query(
-            "WITH RECURSIVE split(id, rest, addr) AS (
-                 SELECT m.id, REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ',', NULL
-                 FROM messages m WHERE m.to_addrs LIKE '%' || ?2 || '%'
-                 UNION ALL
-                 SELECT id, SUBSTR(rest, INSTR(rest, ',') + 1), SUBSTR(rest, 1, INSTR(rest, ',') - 1)
-                 FROM split WHERE rest <> ''
-             ),
-             pairs(id, addr) AS (
-                 SELECT id, addr FROM split WHERE addr LIKE ?1
-                 UNION
-                 SELECT m.id, m.from_addr FROM messages m WHERE m.from_addr LIKE ?1
-             )
-             SELECT p.addr, a.address,
-                    COUNT(*),
-                    COUNT(*) FILTER (WHERE m.from_addr = p.addr AND m.seen = 0),
-                    MAX(COALESCE(m.received_at, m.sent_at)),
-                    (SELECT m2.from_name FROM messages m2 WHERE m2.from_addr = p.addr
-                       AND m2.from_name IS NOT NULL
-                     ORDER BY m2.received_at DESC LIMIT 1)
-             FROM pairs p JOIN messages m ON m.id = p.id
-             JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id
-             GROUP BY p.addr, a.address
-             ORDER BY MAX(COALESCE(m.received_at, m.sent_at)) DESC",
+        let domain = format!("@{}", patient_domain.to_ascii_lowercase());
+        let rows: Vec<PatientRow> = sqlx::query_as(
+            "SELECT a.address, m.from_addr, m.from_name, m.to_addrs, m.seen,
+                        COALESCE(m.received_at, m.sent_at)
+                 FROM messages m JOIN folders f ON f.id = m.folder_id
+                 JOIN accounts a ON a.id = f.account_id
+                 WHERE m.from_addr LIKE '%' || ?1 OR m.to_addrs LIKE '%' || ?1 || '%'",
         )
-        .bind(&like)
-        .bind(format!("@{}", patient_domain.to_ascii_lowercase()))
+        .bind(&domain)
         .fetch_all(self.reader())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| PatientThread {
-                address: r.get(0),
-                account: r.get(1),
-                messages: r.get(2),
-                unread: r.get(3),
-                last_at: r.get(4),
-                name: r.get(5),
-            })
-            .collect())
+        let mut threads: std::collections::HashMap<(String, String), PatientThread> =
+            std::collections::HashMap::new();
+        let mut add = |account: &str, addr: &str, from_patient: bool, r: &PatientRow| {
+            let t = threads
+                .entry((addr.to_owned(), account.to_owned()))
+                .or_insert_with(|| PatientThread {
+                    address: addr.to_owned(),
+                    name: None,
+                    account: account.to_owned(),
+                    messages: 0,
+                    unread: 0,
+                    last_at: None,
+                });
+            t.messages += 1;
+            if from_patient && !r.4 {
+                t.unread += 1;
+            }
+            if r.5 > t.last_at {
+                t.last_at = r.5;
+            }
+            if from_patient && r.2.is_some() && (t.name.is_none() || r.5 >= t.last_at) {
+                t.name = r.2.clone();
+            }
+        };
+        for r in &rows {
+            let from = r.1.as_deref().unwrap_or("");
+            if from.ends_with(&domain) {
+                add(&r.0, from, true, r);
+            } else {
+                let mut seen = std::collections::HashSet::new();
+                for a in r.3.as_deref().unwrap_or("").split(',') {
+                    let a = a.trim().to_ascii_lowercase();
+                    if a.ends_with(&domain) && seen.insert(a.clone()) {
+                        add(&r.0, &a, false, r);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<PatientThread> = threads.into_values().collect();
+        out.sort_by(|a, b| b.last_at.cmp(&a.last_at).then(a.address.cmp(&b.address)));
+        Ok(out)
     }
 
     /// Addresses the user wrote to or received from, most used first, whose address or name
