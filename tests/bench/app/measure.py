@@ -15,6 +15,7 @@ session made by `run`, with the throwaway keyring already unlocked.
    verified paint (the automation session costs a little, so that is reported apart).
 Every process it starts is stopped on the way out, even on failure.
 """
+import http.client as httpclient
 import json
 import os
 import platform
@@ -190,6 +191,11 @@ def http(method, url, body=None, timeout=120):
             return json.loads(r.read() or b"{}")
     except urllib.error.HTTPError as e:
         return json.loads(e.read() or b"{}")
+    except (ConnectionError, httpclient.HTTPException, urllib.error.URLError) as e:
+        # tauri-driver now and then drops the connection (seen on DELETE /session and right
+        # after it): report it as a WebDriver error instead of ending the whole bench.
+        log(f"{method} {url.rsplit('/', 1)[-1]}: {e}")
+        return {"value": {"error": "connection", "message": str(e)}}
 
 
 class Driver:
