@@ -93,7 +93,13 @@ impl Engine {
     /// Opens attachment `index` of message `id`.
     pub async fn open_attachment(&self, id: i64, index: u32) -> Result<DocumentView> {
         let raw = self.raw_message(id).await?;
-        let message_patient = self.message(id, false).await?.patient;
+        let row = self
+            .inner
+            .store
+            .row(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound("ce message".into()))?;
+        let message_patient = self.named_patient_of(&row).await?;
         let msg = MessageParser::default()
             .parse(raw.as_slice())
             .ok_or_else(|| EngineError::Invalid("message illisible (MIME invalide)".into()))?;

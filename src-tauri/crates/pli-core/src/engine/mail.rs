@@ -240,16 +240,7 @@ impl Engine {
                 .filter(|a| !a.is_empty())
                 .collect()
         };
-        let mut patient = self.patient_of(&r);
-        if let Some(p) = patient.as_mut() {
-            if p.birth_name.is_none() {
-                // A message sent to the patient: take the name from one the patient sent.
-                if let Some(named) = self.patient_name(&p.address).await? {
-                    p.birth_name = named.0;
-                    p.given_name = named.1;
-                }
-            }
-        }
+        let patient = self.named_patient_of(&r).await?;
         Ok(MessageDetail {
             row: self.message_row(&r),
             message_id: r.message_id.clone(),
@@ -308,16 +299,27 @@ impl Engine {
         &self,
         address: &str,
     ) -> Result<Option<(Option<String>, Option<String>)>> {
-        let threads = self
+        Ok(self
             .inner
             .store
-            .patient_threads(self.patient_domain())
-            .await?;
-        Ok(threads
-            .into_iter()
-            .find(|t| t.address == address)
-            .and_then(|t| t.name)
+            .latest_sender_name(address)
+            .await?
             .map(|n| split_patient_name(&n)))
+    }
+
+    /// The patient of a cached message, named (for a message sent to the patient, from the
+    /// latest message the patient sent). No side effect: the message stays as it is.
+    pub(super) async fn named_patient_of(&self, r: &RowData) -> Result<Option<PatientRef>> {
+        let mut patient = self.patient_of(r);
+        if let Some(p) = patient.as_mut() {
+            if p.birth_name.is_none() {
+                if let Some(named) = self.patient_name(&p.address).await? {
+                    p.birth_name = named.0;
+                    p.given_name = named.1;
+                }
+            }
+        }
+        Ok(patient)
     }
 
     /// Marks read/unread, flags, deletes: applied in the cache at once, journaled, replayed

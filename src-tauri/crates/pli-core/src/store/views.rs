@@ -443,6 +443,19 @@ impl Store {
 }
 
 impl Store {
+    /// The display name of the latest message this address sent (a patient's name as Mon
+    /// espace santé gives it), if any.
+    pub async fn latest_sender_name(&self, address: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT from_name FROM messages WHERE from_addr = ?1 AND from_name IS NOT NULL
+             ORDER BY received_at DESC LIMIT 1",
+        )
+        .bind(address.to_lowercase())
+        .fetch_optional(self.reader())
+        .await?
+        .flatten())
+    }
+
     /// Withdraws a queued message that is not being submitted: only `pending` or `failed`
     /// rows go (a drain may claim the row at any moment). Returns whether it was removed.
     pub async fn outbox_discard(&self, id: i64) -> Result<bool, StoreError> {
