@@ -31,7 +31,7 @@ pub mod media;
 pub mod model;
 pub mod narrative;
 mod parse;
-mod pdf;
+pub mod pdf;
 mod render;
 mod summary;
 pub mod xdm;
@@ -40,7 +40,7 @@ mod xml;
 pub use error::{CdaError, XdmError};
 pub use header::parse_ts;
 pub use model::Document;
-pub use pdf::{pdf_text, PdfError};
+pub use pdf::{pdf_text, render_pdf, rendition_file_name, PdfError, PdfOptions};
 pub use render::{render_html, Lang, RenderOptions};
 pub use summary::Summary;
 

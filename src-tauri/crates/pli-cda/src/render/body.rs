@@ -9,7 +9,7 @@ use crate::model::{Body, Code, Document, Media, Section};
 use crate::narrative::{plain_text, Element, Link, NarrativeNode, Revision, Tag};
 
 /// Assigns numbers to footnotes in document order; returns ID → number.
-pub(super) fn number_footnotes(doc: &Document) -> HashMap<String, usize> {
+pub(crate) fn number_footnotes(doc: &Document) -> HashMap<String, usize> {
     fn walk(nodes: &[NarrativeNode], n: &mut usize, map: &mut HashMap<String, usize>) {
         for node in nodes {
             if let NarrativeNode::Element(e) = node {
@@ -474,7 +474,7 @@ fn tidy_preview(text: &str) -> String {
 }
 
 /// French decimal comma between digits (`0.512` → `0,512`).
-fn localise_number(s: &str, lang: Lang) -> String {
+pub(crate) fn localise_number(s: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return s.to_owned();
     }

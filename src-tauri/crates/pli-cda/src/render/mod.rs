@@ -12,6 +12,7 @@ mod style;
 use std::fmt::Write as _;
 
 use crate::model::{Document, Timestamp};
+pub(crate) use body::{localise_number, number_footnotes};
 use labels::{labels, Labels};
 
 /// Label language.
