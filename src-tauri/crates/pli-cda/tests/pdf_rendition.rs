@@ -245,6 +245,31 @@ fn hostile_and_huge_documents_stay_valid_pdfs() {
     assert!(elapsed.as_secs() < 60, "{elapsed:?}");
 }
 
+#[test]
+fn deep_nesting_renders() {
+    for (open, close, n) in [
+        ("<list><item>niveau ", "</item></list>", 110),
+        ("<sup>x", "</sup>", 230),
+        (
+            "<table><tbody><tr><td>case ",
+            "</td></tr></tbody></table>",
+            58,
+        ),
+        (
+            "<paragraph><content styleCode=\"Bold\">p ",
+            "</content></paragraph>",
+            115,
+        ),
+    ] {
+        let inner = format!("{}fond{}", open.repeat(n), close.repeat(n));
+        let doc = parse(common::cda_with_text(&inner, "").as_bytes())
+            .unwrap_or_else(|e| panic!("{open}: {e}"));
+        let pdf = render_pdf(&doc, &PdfOptions::default());
+        let text = pdftotext(&pdf, false);
+        assert!(text.contains("fond"), "{open}: {text}");
+    }
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

@@ -702,7 +702,8 @@ impl Composer<'_> {
                 };
                 let s = Style {
                     size,
-                    rise: style.rise + rise,
+                    // Nested scripts stay near the line.
+                    rise: (style.rise + rise).clamp(-4.0, 6.0),
                     ..style
                 };
                 self.nodes(flow, &e.children, s);
@@ -795,7 +796,7 @@ impl Composer<'_> {
     fn sup(style: Style) -> Style {
         Style {
             size: (style.size * 0.75).max(5.0),
-            rise: style.rise + style.size * 0.35,
+            rise: (style.rise + style.size * 0.35).clamp(-4.0, 6.0),
             ..style
         }
     }
