@@ -5,6 +5,9 @@
 /// Every command of `src/commands/`, as registered in `lib.rs`.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "setup_defaults",
+    "setup_discover",
+    "setup_complete",
     "session_info",
     "session_resume",
     "login_ciba",
@@ -21,6 +24,9 @@ const COMMANDS: &[&str] = &[
     "add_mailbox",
     "open_attachment",
     "send_message",
+    "save_draft",
+    "load_draft",
+    "delete_draft",
     "end_exchange",
     "directory_search",
     "outbox_items",

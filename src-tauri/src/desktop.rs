@@ -112,7 +112,7 @@ pub fn on_engine_event(app: &AppHandle, e: &EngineEvent) {
     }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let Ok(engine) = app.state::<AppState>().engine().cloned() else {
+        let Ok(engine) = app.state::<AppState>().engine() else {
             return;
         };
         let mail: i64 = engine

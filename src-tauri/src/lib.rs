@@ -39,11 +39,7 @@ pub fn run() {
             });
             let state = tauri::async_runtime::block_on(AppState::open(events));
             // Self-installed without a configuration: updates stay on (the default).
-            let updates = state
-                .config
-                .as_ref()
-                .map(|c| c.updates.clone())
-                .unwrap_or_default();
+            let updates = state.updates();
             app.manage(state);
             updates::check_in_background(app.handle(), &updates);
             if let Err(e) = desktop::setup_tray(app.handle()) {
@@ -54,6 +50,9 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            commands::app::setup_defaults,
+            commands::app::setup_discover,
+            commands::app::setup_complete,
             commands::session::session_info,
             commands::session::session_resume,
             commands::session::login_ciba,
@@ -70,6 +69,9 @@ pub fn run() {
             commands::mail::add_mailbox,
             commands::documents::open_attachment,
             commands::compose::send_message,
+            commands::compose::save_draft,
+            commands::compose::load_draft,
+            commands::compose::delete_draft,
             commands::compose::end_exchange,
             commands::compose::directory_search,
             commands::compose::outbox_items,

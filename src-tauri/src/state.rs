@@ -3,14 +3,25 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use pli_core::config::{self, Config, Located};
-use pli_core::engine::{Engine, EventSink};
+use std::sync::RwLock;
 
-/// The loaded configuration and the engine (or why either could not be made).
+use pli_core::api::{AppInfo, SetupRequest};
+use pli_core::config::{self, Config, Located, UpdatesConfig};
+use pli_core::engine::{Engine, EventSink};
+use pli_core::setup;
+
+/// The loaded configuration and the engine (or why either could not be made). Replaced once,
+/// by the first-run screen, when no configuration file existed at start.
 pub struct AppState {
-    pub config_path: Option<PathBuf>,
-    pub config: Result<Config, String>,
-    pub engine: Result<Engine, String>,
+    events: EventSink,
+    loaded: RwLock<Loaded>,
+}
+
+/// One attempt at loading the configuration and opening the engine.
+struct Loaded {
+    config_path: Option<PathBuf>,
+    config: Result<Config, String>,
+    engine: Result<Engine, String>,
 }
 
 /// The configuration file: `--config FILE` on the command line (what an enterprise
@@ -53,20 +64,77 @@ impl AppState {
             ),
         };
         let engine = match &config {
-            Ok(cfg) => Engine::open(cfg.clone(), events)
+            Ok(cfg) => Engine::open(cfg.clone(), events.clone())
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.clone()),
         };
         Self {
-            config_path,
-            config,
-            engine,
+            events,
+            loaded: RwLock::new(Loaded {
+                config_path,
+                config,
+                engine,
+            }),
         }
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The engine, or the reason it is not there, for commands to return.
-    pub fn engine(&self) -> Result<&Engine, String> {
-        self.engine.as_ref().map_err(Clone::clone)
+    pub fn engine(&self) -> Result<Engine, String> {
+        self.read().engine.clone()
+    }
+
+    /// What `app_info` reports.
+    pub fn info(&self) -> AppInfo {
+        let l = self.read();
+        let loaded = match (&l.config, &l.engine) {
+            (Ok(cfg), Ok(_)) => Ok(cfg),
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e.clone()),
+        };
+        AppInfo::from_config(l.config_path.as_deref(), loaded)
+    }
+
+    /// The update settings (the defaults without a configuration).
+    pub fn updates(&self) -> UpdatesConfig {
+        self.read()
+            .config
+            .as_ref()
+            .map(|c| c.updates.clone())
+            .unwrap_or_default()
+    }
+
+    /// The first-run screen's answers: writes the user's configuration file and opens the
+    /// engine over it. Refused once any configuration file was found (IT's file wins, and a
+    /// broken file is fixed by hand, not silently replaced).
+    pub async fn complete_setup(&self, request: &SetupRequest) -> Result<AppInfo, String> {
+        if self.read().config_path.is_some() {
+            return Err("Pli est déjà configuré".into());
+        }
+        let cfg = setup::build(request)?;
+        let path = setup::user_config_path()
+            .ok_or("aucun dossier de configuration pour cet utilisateur (HOME absent)")?;
+        setup::write(&cfg, &path)?;
+        // Read back what was written: the app runs on the file, exactly as at the next start.
+        let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+        // Opened on a blocking thread: the future of `Engine::open` is not provably `Send` for
+        // every lifetime (sqlx executors), which a command's future must be.
+        let (c, events) = (cfg.clone(), self.events.clone());
+        let engine = tauri::async_runtime::spawn_blocking(move || {
+            tauri::async_runtime::block_on(Engine::open(c, events))
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        tracing::info!(path = %path.display(), "first-run configuration written");
+        *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Loaded {
+            config_path: Some(path),
+            config: Ok(cfg),
+            engine,
+        };
+        Ok(self.info())
     }
 }

@@ -92,6 +92,28 @@ async function newPage(theme, opts) {
   await context.close();
 }
 
+// First run without any configuration file: environment, address, servers from DNS, anchors.
+for (const theme of ["light", "dark"]) {
+  const page = await newPage(theme, { loggedIn: false, setup: true });
+  await page.waitForSelector("#setup-address");
+  await check(page, `${theme}-setup`);
+  await page.check("[data-testid=setup-env-bas]");
+  await page.fill("#setup-address", "anne.lefevre@hopital.mssante.fr");
+  await page.click("#setup-discover");
+  await page.waitForFunction(() => document.querySelector("#setup-imap-host")?.value === "imap.hopital.mssante.fr");
+  expect((await page.inputValue("#setup-smtp-port")) === "587", "discovered SMTP port filled in");
+  expect(await page.isVisible("#setup-client-id"), "client id asked when the build has none");
+  await page.fill("#setup-client-id", "pli-bas");
+  await page.fill("#setup-anchors", "igc-sante.pem");
+  await page.click("#setup-save");
+  await page.waitForSelector("[data-testid=setup-problem]");
+  await check(page, `${theme}-setup-problem`);
+  await page.fill("#setup-anchors", "/etc/pli/igc-sante.pem");
+  await page.click("#setup-save");
+  await page.waitForSelector("#login-ciba");
+  await page.context().close();
+}
+
 for (const theme of ["light", "dark"]) {
   console.log(`— ${theme}`);
   const page = await newPage(theme, { loggedIn: false, n1: true, mismatch: true });
@@ -160,6 +182,16 @@ for (const theme of ["light", "dark"]) {
   await page.locator("body").press("c");
   await page.waitForSelector("[data-testid=compose]");
   await page.fill("#compose-subject", "Demande d'avis");
+  // Closing keeps the draft (in the engine, not in localStorage); reopening restores it.
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=compose]", { state: "detached" });
+  await page.locator("body").press("c");
+  await page.waitForSelector("[data-testid=compose]");
+  await page.waitForFunction(() => document.querySelector("#compose-subject")?.value === "Demande d'avis");
+  expect(
+    (await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("pli.draft.")).length)) === 0,
+    "no draft left in localStorage",
+  );
   await page.locator("#compose-to").pressSequentially("mar", { delay: 20 });
   await page.waitForSelector("[data-testid=suggestion]");
   await check(page, `${theme}-compose`);

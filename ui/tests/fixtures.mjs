@@ -34,6 +34,7 @@ export const fixtures = {
     environment: "sandbox",
     config_path: "/home/medecin/.config/pli/pli.toml",
     config_error: null,
+    needs_setup: false,
     accounts: [
       { address: "anne.lefevre@medecin.mssante.fr", kind: "PER", display_name: "Dr Anne LEFÈVRE" },
       { address: "cardiologie@chu-exemple.mssante.fr", kind: "ORG", display_name: "Cardiologie — CHU Exemple" },
@@ -129,6 +130,8 @@ export function installFake(fx, opts) {
   const listeners = []; // { event, eventId, handler }
   let nextId = 1;
   let loggedIn = opts.loggedIn;
+  let setupDone = !opts.setup;
+  const drafts = new Map();
   let approve = null;
 
   const emit = (payload) => {
@@ -252,6 +255,33 @@ export function installFake(fx, opts) {
       case "plugin:event|unlisten":
         return null;
       case "app_info":
+        return setupDone ? fx.appInfo : { ...fx.appInfo, environment: null, config_path: null, needs_setup: true, accounts: [], config_error: "aucune configuration" };
+      case "save_draft":
+        drafts.set(args.key, { draft: args.withFiles ? args.draft : { ...args.draft, attachments: drafts.get(args.key)?.draft.attachments ?? [] }, updated_at: Math.floor(Date.now() / 1000) });
+        return null;
+      case "load_draft":
+        return drafts.get(args.key) ?? null;
+      case "delete_draft":
+        drafts.delete(args.key);
+        return null;
+      case "setup_defaults":
+        return {
+          environments: [
+            { id: "production", psc_issuer: "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet", directory: "ldap://ldap.annuaire.mssante.fr:389", psc_client_id: null },
+            { id: "bas", psc_issuer: "https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet", directory: "ldap://partenaires.annuaire.sante.fr:389", psc_client_id: null },
+            { id: "sandbox", psc_issuer: "http://127.0.0.1:18080/auth/realms/esante-wallet", directory: "ldap://127.0.0.1:10389", psc_client_id: "pli-desktop" },
+          ],
+          user_config_path: "/home/medecin/.config/pli/pli.toml",
+        };
+      case "setup_discover":
+        return {
+          imap: { host: "imap.hopital.mssante.fr", port: 993, security: "tls" },
+          smtp: { host: "smtp.hopital.mssante.fr", port: 587, security: "starttls" },
+          error: null,
+        };
+      case "setup_complete":
+        if (!args.request.trust_anchors.startsWith("/")) throw "autorités de confiance : indiquez le chemin complet du fichier PEM";
+        setupDone = true;
         return fx.appInfo;
       case "session_info":
       case "session_resume":

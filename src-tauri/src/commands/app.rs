@@ -1,16 +1,33 @@
-//! Commands about the app itself.
+//! Commands about the app itself and its first run.
 
-use pli_core::api::AppInfo;
+use pli_core::api::{AppInfo, SetupDefaults, SetupDiscovery, SetupRequest};
 
 use crate::state::AppState;
 
 /// Version, environment and configured mailboxes (or why the configuration or the cache
-/// could not be opened).
+/// could not be opened, or that the first-run screen is needed).
 #[tauri::command]
 pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
-    let loaded = match (&state.config, &state.engine) {
-        (Ok(cfg), Ok(_)) => Ok(cfg),
-        (Err(e), _) | (Ok(_), Err(e)) => Err(e.clone()),
-    };
-    AppInfo::from_config(state.config_path.as_deref(), loaded)
+    state.info()
+}
+
+/// The first-run screen's choices.
+#[tauri::command]
+pub fn setup_defaults() -> SetupDefaults {
+    pli_core::setup::defaults()
+}
+
+/// The servers DNS SRV publishes for a mailbox address.
+#[tauri::command]
+pub async fn setup_discover(environment: String, address: String) -> SetupDiscovery {
+    pli_core::setup::discover(&environment, &address).await
+}
+
+/// Writes the user's configuration and opens the engine over it.
+#[tauri::command]
+pub async fn setup_complete(
+    state: tauri::State<'_, AppState>,
+    request: SetupRequest,
+) -> Result<AppInfo, String> {
+    state.complete_setup(&request).await
 }

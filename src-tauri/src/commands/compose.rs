@@ -1,6 +1,6 @@
-//! Sending, ending an exchange with a patient, the directory.
+//! Sending, drafts, ending an exchange with a patient, the directory.
 
-use pli_core::api::{DirectoryAnswer, DirectoryQueryInput, DraftInput, SendResult};
+use pli_core::api::{DirectoryAnswer, DirectoryQueryInput, DraftInput, SavedDraft, SendResult};
 
 use super::err;
 use crate::state::AppState;
@@ -58,4 +58,35 @@ pub async fn retry_outbox(
 #[tauri::command]
 pub async fn discard_outbox(state: tauri::State<'_, AppState>, id: i64) -> Result<(), String> {
     state.engine()?.discard_outbox(id).await.map_err(err)
+}
+
+/// Saves the compose window's draft in the encrypted cache (`with_files`: the attachments
+/// changed and are saved too).
+#[tauri::command]
+pub async fn save_draft(
+    state: tauri::State<'_, AppState>,
+    key: String,
+    draft: DraftInput,
+    with_files: bool,
+) -> Result<(), String> {
+    state
+        .engine()?
+        .save_draft(&key, &draft, with_files)
+        .await
+        .map_err(err)
+}
+
+/// The draft saved for a compose window, if any.
+#[tauri::command]
+pub async fn load_draft(
+    state: tauri::State<'_, AppState>,
+    key: String,
+) -> Result<Option<SavedDraft>, String> {
+    state.engine()?.draft(&key).await.map_err(err)
+}
+
+/// Forgets a draft (sent or discarded).
+#[tauri::command]
+pub async fn delete_draft(state: tauri::State<'_, AppState>, key: String) -> Result<(), String> {
+    state.engine()?.delete_draft(&key).await.map_err(err)
 }

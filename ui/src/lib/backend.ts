@@ -18,8 +18,12 @@ import type {
   MessagePage,
   OutboxItem,
   PatientConversation,
+  SavedDraft,
   SendResult,
   SessionInfo,
+  SetupDefaults,
+  SetupDiscovery,
+  SetupRequest,
 } from "./generated/ipc";
 
 export type * from "./generated/ipc";
@@ -31,6 +35,13 @@ export function inTauri(): boolean {
 
 // --- app
 export const appInfo = () => invoke<AppInfo>("app_info");
+/** First run (no configuration file): the environments offered and where the file goes. */
+export const setupDefaults = () => invoke<SetupDefaults>("setup_defaults");
+/** The servers DNS SRV publishes for a mailbox address (never throws; `error` says what is missing). */
+export const setupDiscover = (environment: string, address: string) =>
+  invoke<SetupDiscovery>("setup_discover", { environment, address });
+/** Writes the user's configuration and opens the engine; resolves to the new app info. */
+export const setupComplete = (request: SetupRequest) => invoke<AppInfo>("setup_complete", { request });
 
 // --- session
 export const sessionInfo = () => invoke<SessionInfo>("session_info");
@@ -68,6 +79,13 @@ export const openAttachment = (id: number, index: number) =>
 
 // --- compose
 export const sendMessage = (draft: DraftInput) => invoke<SendResult>("send_message", { draft });
+/** Saves a compose draft in the encrypted cache; `withFiles` when the attachments changed. */
+export const saveDraft = (key: string, draft: DraftInput, withFiles: boolean) =>
+  invoke<null>("save_draft", { key, draft, withFiles });
+/** The draft saved for a compose window, if any. */
+export const loadDraft = (key: string) => invoke<SavedDraft | null>("load_draft", { key });
+/** Forgets a draft (sent or discarded). */
+export const deleteDraft = (key: string) => invoke<null>("delete_draft", { key });
 export const endExchange = (patientIns: string, from: string | null = null) =>
   invoke<SendResult>("end_exchange", { patientIns, from });
 export const directorySearch = (query: DirectoryQueryInput) =>

@@ -22,6 +22,78 @@ pub struct AppInfo {
     pub config_error: Option<String>,
     /// Mailboxes configured in advance.
     pub accounts: Vec<AccountSummary>,
+    /// No configuration file was found at all: the first-run screen writes the user's own.
+    pub needs_setup: bool,
+}
+
+/// What the first-run screen starts from (`pli_core::setup`).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SetupDefaults {
+    /// The environments offered, production first.
+    pub environments: Vec<SetupEnvironment>,
+    /// Where the file will be written.
+    pub user_config_path: Option<String>,
+}
+
+/// One environment of the first-run screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SetupEnvironment {
+    /// `production`, `bas` or `sandbox`.
+    pub id: String,
+    /// Its Pro Santé Connect issuer.
+    pub psc_issuer: String,
+    /// Its directory.
+    pub directory: String,
+    /// The PSC client identifier built into Pli for it; `None`: the user must give one.
+    pub psc_client_id: Option<String>,
+}
+
+/// A mail server as the first-run screen shows and edits it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SetupEndpoint {
+    /// Host name (checked against the server certificate).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// `starttls` or `tls`.
+    pub security: String,
+}
+
+/// What DNS SRV gave for a mailbox address.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SetupDiscovery {
+    /// The IMAP server, when published.
+    pub imap: Option<SetupEndpoint>,
+    /// The submission server, when published.
+    pub smtp: Option<SetupEndpoint>,
+    /// Why something is missing, in French.
+    pub error: Option<String>,
+}
+
+/// The first-run screen's answers.
+#[derive(Debug, Clone, serde::Deserialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SetupRequest {
+    /// `production`, `bas` or `sandbox`.
+    pub environment: String,
+    /// The mailbox address.
+    pub address: String,
+    /// Sender display name.
+    pub display_name: Option<String>,
+    /// `PER`, `CAB` or `ORG`.
+    pub kind: String,
+    /// IMAP server.
+    pub imap: SetupEndpoint,
+    /// Submission server.
+    pub smtp: SetupEndpoint,
+    /// Absolute path of the operator's trust anchors (PEM).
+    pub trust_anchors: String,
+    /// PSC client identifier, when the build carries none.
+    pub psc_client_id: Option<String>,
 }
 
 /// A configured mailbox, as listed in the side bar.
@@ -71,6 +143,7 @@ impl AppInfo {
             version: crate::VERSION.to_owned(),
             environment,
             config_path: path.map(|p| p.display().to_string()),
+            needs_setup: path.is_none(),
             config_error,
             accounts,
         }
@@ -351,7 +424,7 @@ pub struct XdmDocumentView {
 }
 
 /// A file the user attached in the compose window.
-#[derive(Debug, Clone, serde::Deserialize, TS)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, TS)]
 #[ts(export, export_to = "ipc.ts")]
 pub struct FileInput {
     /// File name.
@@ -360,8 +433,8 @@ pub struct FileInput {
     pub base64: String,
 }
 
-/// What the compose window sends.
-#[derive(Debug, Clone, Default, serde::Deserialize, TS)]
+/// What the compose window sends (to send it, or to save it as a draft).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, TS)]
 #[ts(export, export_to = "ipc.ts")]
 pub struct DraftInput {
     /// Sending mailbox (default: the personal mailbox).
@@ -382,6 +455,16 @@ pub struct DraftInput {
     pub reply_to_message: Option<i64>,
     /// Attached files; CDA documents are packaged as IHE XDM.
     pub attachments: Vec<FileInput>,
+}
+
+/// A draft saved in the cache.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct SavedDraft {
+    /// The fields and files as last saved.
+    pub draft: DraftInput,
+    /// When (Unix seconds).
+    pub updated_at: i64,
 }
 
 /// What became of a message handed to the outbox.

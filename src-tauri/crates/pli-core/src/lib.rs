@@ -12,6 +12,7 @@ pub mod engine;
 pub mod imap;
 pub mod mssante;
 pub mod secrets;
+pub mod setup;
 pub mod smtp;
 pub mod store;
 pub mod tls;

@@ -40,7 +40,11 @@ config_error: string | null,
 /**
  * Mailboxes configured in advance.
  */
-accounts: Array<AccountSummary>, };
+accounts: Array<AccountSummary>, 
+/**
+ * No configuration file was found at all: the first-run screen writes the user's own.
+ */
+needs_setup: boolean, };
 
 /**
  * An attachment of a message.
@@ -304,7 +308,7 @@ xdm_documents: Array<XdmDocumentView>,
 warnings: Array<string>, };
 
 /**
- * What the compose window sends.
+ * What the compose window sends (to send it, or to save it as a draft).
  */
 export type DraftInput = { 
 /**
@@ -770,6 +774,19 @@ address: string,
 reason: string, };
 
 /**
+ * A draft saved in the cache.
+ */
+export type SavedDraft = { 
+/**
+ * The fields and files as last saved.
+ */
+draft: DraftInput, 
+/**
+ * When (Unix seconds).
+ */
+updated_at: number, };
+
+/**
  * The answer to one query.
  */
 export type SearchOutcome = { 
@@ -837,6 +854,111 @@ profession: string | null,
  * reason other than "no session".
  */
 error: string | null, };
+
+/**
+ * What the first-run screen starts from (`pli_core::setup`).
+ */
+export type SetupDefaults = { 
+/**
+ * The environments offered, production first.
+ */
+environments: Array<SetupEnvironment>, 
+/**
+ * Where the file will be written.
+ */
+user_config_path: string | null, };
+
+/**
+ * What DNS SRV gave for a mailbox address.
+ */
+export type SetupDiscovery = { 
+/**
+ * The IMAP server, when published.
+ */
+imap: SetupEndpoint | null, 
+/**
+ * The submission server, when published.
+ */
+smtp: SetupEndpoint | null, 
+/**
+ * Why something is missing, in French.
+ */
+error: string | null, };
+
+/**
+ * A mail server as the first-run screen shows and edits it.
+ */
+export type SetupEndpoint = { 
+/**
+ * Host name (checked against the server certificate).
+ */
+host: string, 
+/**
+ * TCP port.
+ */
+port: number, 
+/**
+ * `starttls` or `tls`.
+ */
+security: string, };
+
+/**
+ * One environment of the first-run screen.
+ */
+export type SetupEnvironment = { 
+/**
+ * `production`, `bas` or `sandbox`.
+ */
+id: string, 
+/**
+ * Its Pro Santé Connect issuer.
+ */
+psc_issuer: string, 
+/**
+ * Its directory.
+ */
+directory: string, 
+/**
+ * The PSC client identifier built into Pli for it; `None`: the user must give one.
+ */
+psc_client_id: string | null, };
+
+/**
+ * The first-run screen's answers.
+ */
+export type SetupRequest = { 
+/**
+ * `production`, `bas` or `sandbox`.
+ */
+environment: string, 
+/**
+ * The mailbox address.
+ */
+address: string, 
+/**
+ * Sender display name.
+ */
+display_name: string | null, 
+/**
+ * `PER`, `CAB` or `ORG`.
+ */
+kind: string, 
+/**
+ * IMAP server.
+ */
+imap: SetupEndpoint, 
+/**
+ * Submission server.
+ */
+smtp: SetupEndpoint, 
+/**
+ * Absolute path of the operator's trust anchors (PEM).
+ */
+trust_anchors: string, 
+/**
+ * PSC client identifier, when the build carries none.
+ */
+psc_client_id: string | null, };
 
 /**
  * One document of an IHE XDM package.

@@ -5,10 +5,11 @@
 //!
 //! Sub-modules: `session` (login, logout, background sync), `mail` (lists, reading, flags,
 //! patients, search), `documents` (opening attachments: CDA, XDM, PDF), `outgoing`
-//! (compose → outbox → SMTP), `directory` (recipient search), `names` (display helpers).
+//! (compose → outbox → SMTP), `drafts` (compose drafts in the cache), `directory` (recipient search), `names` (display helpers).
 
 mod directory;
 mod documents;
+mod drafts;
 pub mod links;
 mod mail;
 pub mod names;

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("sql/0003_read_receipts.sql")),
     (4, include_str!("sql/0004_reports.sql")),
     (5, include_str!("sql/0005_list_order.sql")),
+    (6, include_str!("sql/0006_drafts.sql")),
 ];
 
 /// The latest schema version this build knows.

@@ -8,6 +8,7 @@
 //! for writes and a small pool for reads (decision 0012-store-sqlcipher).
 
 mod audit;
+mod drafts;
 mod journal;
 mod key;
 mod messages;
@@ -17,6 +18,7 @@ mod search;
 mod views;
 
 pub use audit::{format_time, parse_date, AuditEntry};
+pub use drafts::DraftRow;
 pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, ReportRow, StoredMessage};

@@ -1,0 +1,196 @@
+//! First run of the built desktop app on a workstation where IT deployed no configuration
+//! (driven through tauri-driver under Xvfb, like `gui.rs`): the first-run screen asks for the
+//! environment and the mailbox address, finds the IMAP and submission servers in DNS SRV (the
+//! sandbox's dnsmasq publishes `_imaps._tcp` on 10993 and `_submission._tcp` on 10587, not the
+//! ports of the sandbox's own `pli.toml`), takes the trust anchors, writes the user's `pli.toml`
+//! where Pli looks for it, and the practitioner logs in and sees mail synced over the
+//! discovered server. Screenshots: `target/gui-screenshots/first-run-*.png`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use pli_e2e::webdriver::Session;
+use pli_e2e::{person, repo_root, sandbox_config};
+
+const SHORT: Duration = Duration::from_secs(15);
+const LONG: Duration = Duration::from_secs(90);
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the GUI tests through scripts/test (it builds the app and starts Xvfb and tauri-driver)")
+    })
+}
+
+async fn shot(s: &Session, name: &str) {
+    let png = s.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    let dir = repo_root().join("target/gui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("first-run-{name}.png")), &png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_practitioner_without_any_configuration_sets_up_pli_and_reads_mail() {
+    let cfg = sandbox_config();
+    let anne = person(&cfg, "practitioner");
+    let address = anne.personal_mailbox.clone().unwrap();
+    assert!(
+        !std::path::Path::new("/etc/pli/pli.toml").exists(),
+        "/etc/pli/pli.toml exists on this machine: the machine-wide file would win over the first run"
+    );
+
+    // The app as a newcomer starts it: no --config, no PLI_CONFIG, empty per-user directories.
+    // tauri-driver starts the binary it is given, with its own environment: a wrapper sets ours.
+    let dir = tempfile::tempdir().unwrap();
+    let (config_home, data_home) = (dir.path().join("config"), dir.path().join("data"));
+    let wrapper = dir.path().join("pli-first-run");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nunset PLI_CONFIG\nexport XDG_CONFIG_HOME='{}' XDG_DATA_HOME='{}'\nexec '{}' \"$@\"\n",
+            config_home.display(),
+            data_home.display(),
+            env("PLI_GUI_APP")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    pli_core::auth::psc::forget(cfg.environment, None).ok();
+
+    let s = Session::start_tauri(&env("PLI_WEBDRIVER_URL"), &wrapper.display().to_string())
+        .await
+        .unwrap();
+    let written = config_home.join("pli/pli.toml");
+    let result = scenario(&s, &anne.national_id, &address, &written).await;
+    if result.is_err() {
+        shot(&s, "99-failure").await;
+    }
+    s.quit().await.ok();
+    result.unwrap();
+
+    // The file is the user's own, complete, and loads like any configuration.
+    let back = pli_core::config::Config::load(&written).unwrap();
+    assert_eq!(back.environment, pli_core::config::Environment::Sandbox);
+    assert_eq!(back.accounts.len(), 1);
+    assert_eq!(back.accounts[0].address, address);
+    assert_eq!(
+        (back.operator.imap.host.as_str(), back.operator.imap.port),
+        ("localhost", 10993)
+    );
+    assert_eq!(back.operator.imap.security, pli_core::config::Security::Tls);
+    assert_eq!(back.operator.smtp.port, 10587);
+    assert_eq!(
+        back.operator.trust_anchors,
+        repo_root().join("target/sandbox/ca.pem")
+    );
+    // The cache went to the per-user data directory (nothing was given in the file).
+    assert!(
+        data_home
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false),
+        "no cache under {}",
+        data_home.display()
+    );
+}
+
+async fn scenario(
+    s: &Session,
+    national_id: &str,
+    address: &str,
+    written: &std::path::Path,
+) -> anyhow::Result<()> {
+    // 1. No configuration: the first-run screen, not an error.
+    s.wait_for("#setup-address", SHORT).await?;
+    let body = s.wait_text("body", SHORT).await?;
+    assert!(body.contains("Première configuration"), "{body}");
+    assert!(!written.exists());
+    shot(s, "01-setup").await;
+
+    // 2. The sandbox environment and the mailbox address: servers come from DNS SRV.
+    s.click("[data-testid=setup-env-sandbox]", SHORT).await?;
+    s.type_into("#setup-address", address, SHORT).await?;
+    s.click("#setup-discover", SHORT).await?;
+    s.wait_until(
+        "document.querySelector('#setup-imap-host').value === 'localhost' \
+         && document.querySelector('#setup-imap-port').value === '10993' \
+         && document.querySelector('#setup-smtp-port').value === '10587'",
+        SHORT,
+    )
+    .await?;
+    let security = s
+        .execute(
+            "return [document.querySelector('#setup-imap-security').value, \
+             document.querySelector('#setup-smtp-security').value].join(',')",
+        )
+        .await?;
+    assert_eq!(security.as_str(), Some("tls,starttls"));
+    let note = s.wait_text("[data-testid=setup-discovery]", SHORT).await?;
+    assert!(note.contains("DNS"), "{note}");
+
+    // 3. A relative path for the anchors is refused with the reason; the full path is taken.
+    s.type_into("#setup-anchors", "ca.pem", SHORT).await?;
+    s.click("#setup-save", SHORT).await?;
+    let problem = s.wait_text("[data-testid=setup-problem]", SHORT).await?;
+    assert!(problem.contains("chemin complet"), "{problem}");
+    assert!(!written.exists());
+    s.clear("#setup-anchors", SHORT).await?;
+    let ca = repo_root().join("target/sandbox/ca.pem");
+    s.type_into("#setup-anchors", &ca.display().to_string(), SHORT)
+        .await?;
+    s.type_into("#setup-name", "Dr Anne LEFÈVRE", SHORT).await?;
+    shot(s, "02-servers-found").await;
+    s.click("#setup-save", SHORT).await?;
+
+    // 4. The login screen of the sandbox; the file is written.
+    s.wait_for("#login-ciba", LONG).await?;
+    let env_banner = s.wait_text("[data-testid=login-env]", SHORT).await?;
+    assert!(env_banner.contains("Bac à sable local"), "{env_banner}");
+    assert!(written.is_file(), "{} not written", written.display());
+    shot(s, "03-login").await;
+
+    // 5. Log in (CIBA through the sandbox PSC) and see mail synced over the discovered server.
+    s.type_into("#login-national-id", national_id, SHORT)
+        .await?;
+    s.click("#login-ciba", SHORT).await?;
+    let who = s.wait_text("#session-name", LONG).await?;
+    assert!(who.contains("LEFÈVRE"), "logged in as {who}");
+    s.wait_until(
+        "document.querySelectorAll('[data-testid=message-row]').length > 3",
+        LONG,
+    )
+    .await?;
+    shot(s, "04-inbox").await;
+
+    // 6. A draft survives closing the compose window: saved by the engine in the encrypted
+    //    cache (the webview's own storage holds none), restored when the window opens again.
+    s.click("[data-testid=compose-new]", SHORT).await?;
+    s.type_into(
+        "#compose-subject",
+        "Brouillon de première configuration",
+        SHORT,
+    )
+    .await?;
+    s.type_into("#compose-body", "Texte à garder.", SHORT)
+        .await?;
+    s.click("dialog[open] button[title='Fermer']", SHORT)
+        .await?;
+    s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
+        .await?;
+    s.click("[data-testid=compose-new]", SHORT).await?;
+    s.wait_until(
+        "document.querySelector('#compose-subject')?.value === 'Brouillon de première configuration'",
+        SHORT,
+    )
+    .await?;
+    let kept = s
+        .execute("return document.querySelector('#compose-body').value")
+        .await?;
+    assert_eq!(kept.as_str(), Some("Texte à garder."));
+    let local = s
+        .execute("return Object.keys(localStorage).filter((k) => k.includes('draft')).length")
+        .await?;
+    assert_eq!(local.as_i64(), Some(0), "a draft in the webview's storage");
+    shot(s, "05-draft-restored").await;
+    Ok(())
+}
