@@ -166,30 +166,39 @@ async fn eco_2_1_1_cda_documents_travel_as_ihe_xdm_with_mssante_headers_and_sent
         assert!(!x.entry.author_person.is_empty(), "author");
         assert!(x.verified());
     }
-    // ECO.2.1.5/2.1.6: the N1's embedded PDF, identical, with the rule's file name.
+    // ECO.2.1.5/2.1.6: a PDF copy of each document, named by the rule: the N1's embedded PDF,
+    // byte for byte; for the N3, a rendition whose text (read by poppler) is the document's.
     let pdfs: Vec<_> = m
         .attachments()
         .filter(|a| a.attachment_name().is_some_and(|n| n.ends_with(".pdf")))
         .collect();
-    assert_eq!(pdfs.len(), 1, "one PDF (N1); no N3 rendition yet");
+    assert_eq!(pdfs.len(), 2, "one PDF per document");
     assert_eq!(pdfs[0].contents(), doc1.pdf().unwrap().bytes.as_slice());
+    let rendition = pdfs[1].contents();
+    assert!(rendition.starts_with(b"%PDF-1."), "N3 rendition is a PDF");
+    let text = pdftotext(rendition);
+    let family = name.birth_family().unwrap().to_uppercase();
+    assert!(text.contains(&family), "patient in the rendition: {text}");
+    assert!(text.contains(&doc3.title), "title in the rendition: {text}");
     let pdf_name = pdfs[0].attachment_name().unwrap();
-    // Non-alphanumerics become `_` in file names.
-    let family = name
-        .birth_family()
+    // File names keep letters, digits and `-`; other runs of characters become `_`.
+    let family = family.replace(' ', "_");
+    let given = name.given_names()[0]
+        .split([' ', '-'])
+        .next()
         .unwrap()
-        .to_uppercase()
-        .replace(['-', ' '], "_");
-    let given = name.given_names()[0].replace(['-', ' '], "_");
-    assert!(
-        pdf_name.as_bytes()[..8].iter().all(u8::is_ascii_digit),
-        "{pdf_name}"
-    );
-    assert!(
-        pdf_name.contains(&format!("_{family}_{given}")) && pdf_name.ends_with(".pdf"),
-        "{pdf_name}"
-    );
-    eprintln!("PDF name: {pdf_name}");
+        .to_owned();
+    for pdf_name in [pdf_name, pdfs[1].attachment_name().unwrap()] {
+        assert!(
+            pdf_name.as_bytes()[..8].iter().all(u8::is_ascii_digit),
+            "{pdf_name}"
+        );
+        assert!(
+            pdf_name.contains(&format!("_{family}_{given}")) && pdf_name.ends_with(".pdf"),
+            "{pdf_name}"
+        );
+    }
+    eprintln!("PDF names: {pdf_name}, {:?}", pdfs[1].attachment_name());
 
     // The copy in Sent is byte-identical to what was submitted.
     let mut sent = master(&s.cfg, &s.from).await;
@@ -411,4 +420,22 @@ async fn eco_3_1_6_read_receipt_requested_answered_with_an_mdn_and_matched_by_th
         matches!(&report.kind, ReportKind::Mdn { disposition } if disposition.ends_with("displayed")),
         "{report:?}"
     );
+}
+
+/// The text of a PDF by poppler's `pdftotext` (installed by `scripts/install-deps`).
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed: scripts/install-deps");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

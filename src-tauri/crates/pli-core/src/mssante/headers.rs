@@ -178,48 +178,15 @@ pub fn xdm_subject(doc: &Document, patient: &xdm::PackagePatient) -> String {
     s
 }
 
-fn file_part(s: &str) -> String {
-    let folded: String = unicode_normalization::UnicodeNormalization::nfd(s)
-        .filter(|c| c.is_ascii())
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    folded
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("_")
-}
-
-/// `<date acte>_<type document>_<NOM>_<prénom>_<n° dossier>.pdf` (ECO.2.1.6); the dossier
-/// number (encounter id) is left out when the document has none, as in the ANS example.
-pub fn pdf_name(doc: &Document, patient: &xdm::PackagePatient) -> String {
-    let act = doc
-        .service_events
-        .iter()
-        .find_map(|e| e.period.low.as_ref())
-        .or(doc.effective_time.as_ref())
-        .map(|t| t.raw.chars().take(8).collect::<String>())
-        .unwrap_or_default();
-    let kind = doc
-        .type_code
-        .as_ref()
-        .and_then(|c| c.display.clone())
-        .unwrap_or_else(|| doc.title.clone());
+/// The name of a document's PDF copy (ECO.2.1.6, rule in `pli_cda::rendition_file_name`); the
+/// dossier number is the encounter's id when the document carries one (the record number of the
+/// stay or visit in hospital CDAs), else left out as in the ANS example.
+pub fn pdf_name(doc: &Document) -> String {
     let dossier = doc
         .encounter
         .as_ref()
         .and_then(|e| e.ids.iter().find_map(|i| i.extension.clone()));
-    let mut parts = vec![
-        act,
-        file_part(&kind),
-        file_part(&patient.family),
-        file_part(&patient.given),
-    ];
-    if let Some(d) = dossier {
-        parts.push(file_part(&d));
-    }
-    let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
-    format!("{}.pdf", parts.join("_"))
+    pli_cda::rendition_file_name(doc, dossier.as_deref())
 }
 
 /// A `2.25.<decimal>` OID (UUID-derived form) unique to this message.
@@ -350,17 +317,15 @@ pub fn compose(
             "IHE_XDM.ZIP".into(),
             archive.zip.clone(),
         ));
+        // A PDF copy of each document (ECO.2.1.5): for N1 the embedded PDF, byte for byte; for
+        // N3 (or an N1 whose body is not a PDF) a rendition made by pli-cda.
         for f in &draft.documents {
-            // N1: the embedded PDF, identical (ECO.2.1.5). N3 PDF rendition: not yet.
-            if let (Some(m), Some(_)) = (f.document.non_xml_body(), f.document.pdf()) {
-                if m.sniffed_type == "application/pdf" {
-                    parts_after.push((
-                        "application/pdf".into(),
-                        pdf_name(&f.document, &archive.patient),
-                        m.bytes.clone(),
-                    ));
-                }
-            }
+            let pdf = pli_cda::pdf::attached_pdf(&f.document, &pli_cda::PdfOptions::default());
+            parts_after.push((
+                "application/pdf".into(),
+                pdf_name(&f.document),
+                pdf.into_owned(),
+            ));
         }
     }
     for a in &draft.attachments {
@@ -429,6 +394,38 @@ mod tests {
         );
         assert!(text.contains(&format!("Message-ID: <{}>", c.message_id)));
         assert!(c.patients.is_empty());
+    }
+
+    #[test]
+    fn eco_2_1_6_each_document_gets_a_pdf_copy_named_by_the_rule() {
+        let mut d = draft("bruno.girard@cabinet-sandbox.mssante.fr");
+        d.documents = vec![CdaFile::parse("v.xml", fixture("VAC_2023.01.xml")).unwrap()];
+        let c = compose(&d, "DEV1", "patient.mssante.fr").unwrap();
+        let m = mail_parser::MessageParser::default().parse(&c.raw).unwrap();
+        let names: Vec<&str> = m
+            .attachments()
+            .filter_map(mail_parser::MimeHeaders::attachment_name)
+            .collect();
+        let pdf: Vec<&&str> = names.iter().filter(|n| n.ends_with(".pdf")).collect();
+        assert_eq!(pdf.len(), 1, "{names:?}");
+        // <date acte>_<type>_<NOM>_<prénom>[_<dossier>].pdf, ASCII letters, digits, - and _.
+        let name = pdf[0];
+        let parts: Vec<&str> = name.trim_end_matches(".pdf").split('_').collect();
+        assert!(
+            parts[0].len() == 8 && parts[0].bytes().all(|b| b.is_ascii_digit()),
+            "{name}"
+        );
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            "{name}"
+        );
+        let doc = &d.documents[0].document;
+        let family = doc.patient.as_ref().unwrap().names[0]
+            .birth_family()
+            .unwrap()
+            .to_uppercase();
+        assert!(name.contains(&format!("_{family}_")), "{name}");
     }
 
     #[test]
