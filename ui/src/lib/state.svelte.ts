@@ -54,14 +54,15 @@ export class ListModel {
   #inFlight = new Set<number>();
   onError: (e: unknown) => void = () => {};
 
-  reset(scope: ListScope) {
+  /** Shows `scope` from its first page; resolves once that page arrived (or failed). */
+  reset(scope: ListScope): Promise<void> {
     this.scope = scope;
     this.#generation++;
     this.#inFlight.clear();
     this.pages = {};
     this.total = 0;
     this.loaded = false;
-    this.ensure(0, PAGE_SIZE);
+    return this.#fetch(0);
   }
 
   /** Makes sure rows [start, end) are fetched (or being fetched). */
@@ -237,14 +238,13 @@ class AppStore {
   }
 
   /** Shows a list: a folder, the unified inbox, a search, or a patient's messages. */
-  show(view: View, scope: ListScope | null) {
+  show(view: View, scope: ListScope | null): Promise<void> {
     this.view = view;
     this.clearSelection();
     if (view === "patients") this.refreshPatients();
-    if (scope) {
-      this.scope = scope;
-      this.list.reset(scope);
-    }
+    if (!scope) return Promise.resolve();
+    this.scope = scope;
+    return this.list.reset(scope);
   }
 
   showPatient(ins: string) {

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("sql/0004_reports.sql")),
     (5, include_str!("sql/0005_list_order.sql")),
     (6, include_str!("sql/0006_drafts.sql")),
+    (7, include_str!("sql/0007_count_index.sql")),
 ];
 
 /// The latest schema version this build knows.

@@ -8,6 +8,12 @@
 //! and senders, about 1 in 7 an `XDM/1.0/DDM+…` message carrying an `IHE_XDM.ZIP` and a PDF,
 //! about 1 in 12 from a patient (`…@patient.mssante.fr`, kept out of the professional lists).
 //! Deterministic: the same COUNT gives the same cache contents. Prints one JSON line.
+//!
+//!   bench-app-seed --time DATA_DIR PROFILE [RUNS]
+//!
+//! Opens that cache and times what the desktop app asks at start, store-level (median of RUNS,
+//! default 5, after one warm-up): opening the store, the folder counts of the side bar, the
+//! first page of the unified inbox (rows and total), the patient threads. One JSON line.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -189,14 +195,79 @@ fn message(rng: &mut Rng, uid: u32, received_at: i64, account: &str) -> NewMessa
             snippet,
             attachments,
             attachment_text: String::new(),
+            reports: Vec::new(),
         }),
         ..Default::default()
     }
 }
 
+/// Milliseconds since `t`.
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn time_queries(data_dir: &std::path::Path, profile: &str, runs: usize) {
+    use pli_core::store::PageScope;
+    const DOMAIN: &str = "patient.mssante.fr";
+    let mut open = Vec::new();
+    let mut folders = Vec::new();
+    let mut first_page = Vec::new();
+    let mut patients = Vec::new();
+    let mut total = 0;
+    for run in 0..=runs {
+        let t = Instant::now();
+        let store = Store::open_profile(data_dir, profile).await.expect("open the cache");
+        let o = ms(t);
+        let t = Instant::now();
+        for (id, _, _) in store.accounts().await.expect("accounts") {
+            store.folder_counts(id, DOMAIN).await.expect("folder counts");
+        }
+        let f = ms(t);
+        let t = Instant::now();
+        let (n, rows) = store
+            .page(&PageScope::Unified, DOMAIN, 0, 100)
+            .await
+            .expect("page");
+        let p = ms(t);
+        assert!(!rows.is_empty());
+        total = n;
+        let t = Instant::now();
+        store.patient_threads(DOMAIN).await.expect("patients");
+        let th = ms(t);
+        store.close().await;
+        if run > 0 {
+            open.push(o);
+            folders.push(f);
+            first_page.push(p);
+            patients.push(th);
+        }
+    }
+    println!(
+        "{{\"runs\":{runs},\"unified_total\":{total},\"open_ms\":{},\"folder_counts_ms\":{},\"first_page_ms\":{},\"patient_threads_ms\":{}}}",
+        median(open),
+        median(folders),
+        median(first_page),
+        median(patients)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--time") {
+        if args.len() < 4 {
+            eprintln!("usage: bench-app-seed --time DATA_DIR PROFILE [RUNS]");
+            std::process::exit(2);
+        }
+        let runs = args.get(4).map_or(5, |r| r.parse().expect("RUNS"));
+        time_queries(std::path::Path::new(&args[2]), &args[3], runs).await;
+        return;
+    }
     if args.len() < 4 {
         eprintln!("usage: bench-app-seed DATA_DIR PROFILE ACCOUNT [COUNT]");
         std::process::exit(2);
