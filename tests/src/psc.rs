@@ -305,6 +305,24 @@ pub async fn revoke(cfg: &Config, token: &str) -> Result<()> {
     Ok(())
 }
 
+/// Revokes a refresh token issued to the CIBA client (RFC 7009), authenticated as that client
+/// (a provider ignores a revocation by another client, as RFC 7009 §2.2 allows).
+pub async fn revoke_ciba_refresh(cfg: &Config, token: &str) -> Result<()> {
+    let d = discover(cfg).await?;
+    let endpoint = d
+        .revocation_endpoint
+        .ok_or_else(|| anyhow!("no revocation endpoint"))?;
+    let (id, secret) = ciba_client(cfg)?;
+    http()
+        .post(endpoint)
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token), ("token_type_hint", "refresh_token")])
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
 async fn parse_tokens(resp: reqwest::Response) -> Result<Tokens> {
     let status = resp.status();
     let text = resp.text().await?;

@@ -84,6 +84,9 @@ struct Active {
     info: SessionInfo,
     /// Stops the background sync and the session keep-alive.
     stop: tokio_util::sync::CancellationToken,
+    /// Shown from the keyring while the stored PSC session is being resumed in the background
+    /// (offline start): no sync yet, and a logout or a lock forgets the stored session.
+    resuming: bool,
 }
 
 struct Inner {

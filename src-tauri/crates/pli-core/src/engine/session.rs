@@ -83,6 +83,26 @@ impl Engine {
                 .await;
             return self.session_info().await;
         }
+        // The person of the stored session is shown at once with the cached mail (online or
+        // not); PSC is asked in the background, and the sync starts once it answered.
+        match psc::stored_identity(self.inner.cfg.environment) {
+            Ok(Some(shown)) => {
+                let info = SessionInfo {
+                    logged_in: true,
+                    environment: self.environment_name(),
+                    display_name: Some(shown.display_name),
+                    national_id: Some(shown.national_id.clone()),
+                    profession: shown.profession,
+                    error: None,
+                };
+                self.resume_in_background(shown.national_id, info.clone())
+                    .await;
+                return info;
+            }
+            Ok(None) => {}
+            Err(e) => return self.not_logged_in(Some(e.to_string())),
+        }
+        // A session stored before identities were kept (or none): ask PSC now.
         let provider = match PscProvider::discover(&self.inner.cfg).await {
             Ok(p) => p,
             Err(e) => return self.not_logged_in(Some(e.to_string())),
@@ -95,6 +115,76 @@ impl Engine {
             Err(AuthError::LoginRequired) => self.not_logged_in(None),
             Err(e) => self.not_logged_in(Some(e.to_string())),
         }
+    }
+
+    /// Shows the stored session's person while PSC is asked in the background: on success the
+    /// session is established (sync starts); a refused refresh or another person ends it (the
+    /// login screen comes back, ECO.1.2.6); an unreachable PSC is retried with back-off
+    /// (2 s doubling to 60 s) while the cached mail stays readable (ECO.1.2.3).
+    async fn resume_in_background(&self, national_id: String, info: SessionInfo) {
+        let stop = CancellationToken::new();
+        if let Some(old) = self.inner.active.write().await.replace(Active {
+            psc: None,
+            credentials: Arc::new(Resuming),
+            info,
+            stop: stop.clone(),
+            resuming: true,
+        }) {
+            old.stop.cancel();
+        }
+        self.spawn_lock_watch(stop.clone());
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(2);
+            loop {
+                let attempt = async {
+                    let provider = PscProvider::discover(&engine.inner.cfg).await?;
+                    PscSession::resume(provider, Some(&national_id)).await
+                };
+                let result = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    r = attempt => r,
+                };
+                match result {
+                    Ok(session) => {
+                        // Logged out or locked meanwhile: the refresh just stored must go too.
+                        if stop.is_cancelled() {
+                            psc::forget(engine.inner.cfg.environment, Some(&national_id)).ok();
+                            return;
+                        }
+                        engine.established(session).await;
+                        return;
+                    }
+                    Err(e) if is_transient(&e) => {
+                        tracing::warn!(error = %e, "PSC unreachable at start; cached mail shown");
+                        engine.emit(EngineEvent::SyncFailed {
+                            account: "Pro Santé Connect".into(),
+                            error: format!(
+                                "hors ligne, nouvel essai dans {} s : {e}",
+                                wait.as_secs()
+                            ),
+                        });
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                        wait = (wait * 2).min(Duration::from_secs(60));
+                    }
+                    Err(e) => {
+                        // A refused refresh already cleared the stored session (LoginRequired);
+                        // another person's token must not stay either.
+                        tracing::warn!(error = %e, "stored PSC session refused");
+                        if matches!(e, AuthError::WrongPerson { .. }) {
+                            psc::forget(engine.inner.cfg.environment, Some(&national_id)).ok();
+                        }
+                        if !stop.is_cancelled() {
+                            engine.end_local_session_because(e.to_string()).await;
+                        }
+                        return;
+                    }
+                }
+            }
+        });
     }
 
     fn not_logged_in(&self, error: Option<String>) -> SessionInfo {
@@ -153,18 +243,13 @@ impl Engine {
     }
 
     async fn established(&self, session: PscSession) {
-        let id = session.identity();
+        let shown = session.shown_identity();
         let info = SessionInfo {
             logged_in: true,
             environment: self.environment_name(),
-            // The header shows the national id beside the name: not twice.
-            display_name: Some(
-                id.display_name()
-                    .trim_end_matches(&format!(" ({})", id.national_id))
-                    .to_owned(),
-            ),
-            national_id: Some(id.national_id.clone()),
-            profession: id.exercices.first().and_then(|e| e.code_profession.clone()),
+            display_name: Some(shown.display_name),
+            national_id: Some(shown.national_id),
+            profession: shown.profession,
             error: None,
         };
         // A fresh login is a fresh authentication: the inactivity clock restarts.
@@ -187,6 +272,7 @@ impl Engine {
             credentials,
             info,
             stop: stop.clone(),
+            resuming: false,
         }) {
             old.stop.cancel();
         }
@@ -212,27 +298,31 @@ impl Engine {
                 }
             });
             // Watch the inactivity lock (keep-alive only looks at it between renewals).
-            let engine = self.clone();
-            let stop3 = stop.clone();
-            tokio::spawn(async move {
-                loop {
-                    let wait = engine
-                        .inner
-                        .lock
-                        .remaining()
-                        .clamp(Duration::from_millis(200), Duration::from_secs(30));
-                    tokio::select! {
-                        _ = stop3.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                    if engine.inner.lock.is_locked() {
-                        engine.lock_now().await;
-                        return;
-                    }
-                }
-            });
+            self.spawn_lock_watch(stop.clone());
         }
         self.start_sync(stop).await;
+    }
+
+    /// Locks the session when the inactivity delay passes, until `stop`.
+    fn spawn_lock_watch(&self, stop: CancellationToken) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let wait = engine
+                    .inner
+                    .lock
+                    .remaining()
+                    .clamp(Duration::from_millis(200), Duration::from_secs(30));
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                if engine.inner.lock.is_locked() {
+                    engine.lock_now().await;
+                    return;
+                }
+            }
+        });
     }
 
     /// Records user activity (the UI calls it, throttled); returns the seconds left before the
@@ -251,7 +341,7 @@ impl Engine {
         };
         active.stop.cancel();
         let id = active.info.national_id.clone();
-        if active.psc.is_some() {
+        if active.psc.is_some() || active.resuming {
             if let Err(e) = psc::forget(self.inner.cfg.environment, id.as_deref()) {
                 tracing::warn!(error = %e, "could not forget the locked session");
             }
@@ -280,6 +370,15 @@ impl Engine {
         self.emit(EngineEvent::SessionEnded);
     }
 
+    /// Ends the session with the reason shown on the login screen.
+    async fn end_local_session_because(&self, why: String) {
+        self.emit(EngineEvent::SyncFailed {
+            account: "Pro Santé Connect".into(),
+            error: why,
+        });
+        self.end_local_session().await;
+    }
+
     /// Logs out: revokes the session at PSC, forgets it in the keyring, stops the sync.
     /// The cache stays (it is encrypted and readable only with this computer's keyring).
     pub async fn logout(&self) -> Result<()> {
@@ -303,6 +402,14 @@ impl Engine {
                     )))
                 }
             },
+            // Still resuming (PSC not reached yet): forget it here; nothing to revoke with.
+            None if active.resuming => {
+                psc::forget(
+                    self.inner.cfg.environment,
+                    active.info.national_id.as_deref(),
+                )?;
+                Ok(())
+            }
             None => Ok(()),
         };
         self.inner
@@ -486,5 +593,44 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// The credentials of a session still being resumed: no mail server is asked until PSC answers.
+#[derive(Debug)]
+struct Resuming;
+
+impl Credentials for Resuming {
+    fn xoauth2<'a>(
+        &'a self,
+        _mailbox: &'a str,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = std::result::Result<
+                        crate::auth::Xoauth2,
+                        crate::auth::CredentialsError,
+                    >,
+                > + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async {
+            Err(crate::auth::CredentialsError::Provider(
+                "connexion en cours (ou hors ligne) : réessayez dans un instant".into(),
+            ))
+        })
+    }
+}
+
+/// Whether a failed resume may succeed later (PSC or the network unreachable) rather than
+/// being a refusal (expired or revoked session, another person).
+fn is_transient(e: &AuthError) -> bool {
+    match e {
+        AuthError::Http(_) | AuthError::Discovery(_) | AuthError::Timeout => true,
+        AuthError::Provider { code, .. } => {
+            matches!(code.as_str(), "server_error" | "temporarily_unavailable")
+        }
+        _ => false,
     }
 }

@@ -18,7 +18,10 @@ pub use code_flow::{login_with_browser, BrowserLogin};
 pub use loopback::{Callback, Loopback};
 pub use provider::{ClientKind, PscExtraMetadata, PscProvider, PscProviderMetadata};
 pub use session::{refresh_due, refresh_margin, PscSession};
-pub use store::{current as current_login, current_account, env_name, forget, refresh_account};
+pub use store::{
+    current as current_login, current_account, env_name, forget, refresh_account, stored_identity,
+    ShownIdentity,
+};
 pub use verify::{acr_satisfies, verify_id_token, NonceCheck, VerifyContext};
 
 /// The nonce type of ID token checks.

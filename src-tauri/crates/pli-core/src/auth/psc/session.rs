@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::claims::{parse_userinfo, Identity};
 use super::provider::{ClientKind, PscProvider};
-use super::store::{self, StoredSession};
+use super::store::{self, ShownIdentity, StoredSession};
 use super::verify::{verify_id_token, NonceCheck};
 use crate::auth::{
     AccessToken, AuthError, Credentials, CredentialsError, IdTokenProblem, InactivityLock,
@@ -89,6 +89,8 @@ pub struct PscSession {
     identity: Identity,
     tokens: Mutex<Tokens>,
     lock: Option<Arc<InactivityLock>>,
+    /// Who was stored with the session when it was resumed, kept until userinfo answers.
+    stored_shown: Option<ShownIdentity>,
 }
 
 impl fmt::Debug for PscSession {
@@ -155,6 +157,7 @@ impl PscSession {
             identity,
             tokens: Mutex::new(tokens),
             lock: None,
+            stored_shown: None,
         };
         {
             let t = session.tokens.lock().await;
@@ -210,6 +213,7 @@ impl PscSession {
             identity: placeholder,
             tokens: Mutex::new(tokens),
             lock: None,
+            stored_shown: stored.shown,
         };
         session.refresh().await?;
         let access = session.access_token().await?;
@@ -221,7 +225,29 @@ impl PscSession {
             });
         }
         session.identity = identity;
+        session.stored_shown = None;
+        // Store who this is for the next start (names may have changed at PSC).
+        {
+            let t = session.tokens.lock().await;
+            session.persist(&t)?;
+        }
         Ok(session)
+    }
+
+    /// Who the header shows: name without the national id, profession of the first activity.
+    pub fn shown_identity(&self) -> ShownIdentity {
+        if let Some(s) = &self.stored_shown {
+            return s.clone();
+        }
+        let id = &self.identity;
+        ShownIdentity {
+            national_id: id.national_id.clone(),
+            display_name: id
+                .display_name()
+                .trim_end_matches(&format!(" ({})", id.national_id))
+                .to_owned(),
+            profession: id.exercices.first().and_then(|e| e.code_profession.clone()),
+        }
     }
 
     /// Locks credentials behind an inactivity lock (the UI touches it on user activity).
@@ -254,6 +280,7 @@ impl PscSession {
                     client: self.kind,
                     sub: self.identity.sub.clone(),
                     refresh_token: refresh.clone(),
+                    shown: Some(self.shown_identity()),
                 },
             )?;
         }

@@ -1,7 +1,9 @@
 //! The refresh token in the OS keyring, and nowhere else.
 //!
 //! Entries (service `fr.pli.app`):
-//! - `psc-refresh:<env>:<national id>`: JSON `{client, sub, refresh_token}`;
+//! - `psc-refresh:<env>:<national id>`: JSON `{client, sub, refresh_token, shown}`, where
+//!   `shown` is who the header shows (name, profession), so that the app can show the cached
+//!   mail of the person at start before PSC answers (or while it cannot be reached);
 //! - `psc-current:<env>`: the national id of the last person who logged in, so that `whoami` and
 //!   the app can resume without asking who it is (not secret, kept next to the secret so that
 //!   clearing the keyring clears both).
@@ -18,6 +20,20 @@ pub(crate) struct StoredSession {
     pub client: ClientKind,
     pub sub: String,
     pub refresh_token: String,
+    /// Absent in entries written before it existed.
+    #[serde(default)]
+    pub shown: Option<ShownIdentity>,
+}
+
+/// Who a stored session belongs to, as the app shows it (not secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownIdentity {
+    /// National id (RPPS/ADELI).
+    pub national_id: String,
+    /// Name as the header shows it (`Dr Anne LEFÈVRE`).
+    pub display_name: String,
+    /// Profession code of the first activity, if any.
+    pub profession: Option<String>,
 }
 
 impl std::fmt::Debug for StoredSession {
@@ -83,6 +99,19 @@ pub(crate) fn clear(env: Environment, national_id: &str) -> Result<(), SecretErr
     Ok(())
 }
 
+/// Who the last login of `env` was, as stored with its session, without any network: `None`
+/// when there is no stored session, or one written before identities were kept.
+pub fn stored_identity(env: Environment) -> Result<Option<ShownIdentity>, SecretError> {
+    let Some(id) = current(env)? else {
+        return Ok(None);
+    };
+    match load(env, &id) {
+        Ok(s) => Ok(s.shown.filter(|shown| shown.national_id == id)),
+        Err(SecretError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Forgets the stored session of `national_id` (or of the last login) without contacting the
 /// provider: the local half of a logout when PSC cannot be reached.
 pub fn forget(env: Environment, national_id: Option<&str>) -> Result<(), SecretError> {
@@ -114,7 +143,12 @@ mod tests {
             client: ClientKind::Ciba,
             sub: "f:x:1".into(),
             refresh_token: "rt-secret".into(),
+            shown: None,
         };
+        // Entries written before `shown` existed still load.
+        let old: StoredSession =
+            serde_json::from_str(r#"{"client":"ciba","sub":"s","refresh_token":"r"}"#).unwrap();
+        assert!(old.shown.is_none());
         assert!(!format!("{s:?}").contains("rt-secret"));
     }
 }
