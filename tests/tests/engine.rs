@@ -203,6 +203,27 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
         "{:?}",
         d.deliveries
     );
+    // The delivery status notification (RFC 3461: the receipt toggle also asks the server for
+    // NOTIFY=SUCCESS) comes back from the operator's MTA and is tied to the same message, with
+    // its 2.x.x status code.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let d = engine.message(read.id, false).await.unwrap();
+        if d.deliveries.iter().any(|x| {
+            x.state == "delivered"
+                && x.recipient.as_deref() == Some(gp_lower.as_str())
+                && x.detail.as_deref().is_some_and(|c| c.starts_with("2."))
+        }) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery notification on the Sent copy: {:?}",
+            d.deliveries
+        );
+        engine.sync_now().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 
     // End the exchange with Léa: sent, recorded, shown as ended.
     let fin = engine.end_exchange(lea, None).await.unwrap();
