@@ -61,7 +61,7 @@ async fn a_practitioner_without_any_configuration_sets_up_pli_and_reads_mail() {
         .await
         .unwrap();
     let written = config_home.join("pli/pli.toml");
-    let result = scenario(&s, &anne.national_id, &address, &written).await;
+    let result = scenario(&s, &anne.national_id, &address, &written, &wrapper).await;
     if result.is_err() {
         shot(&s, "99-failure").await;
     }
@@ -99,6 +99,7 @@ async fn scenario(
     national_id: &str,
     address: &str,
     written: &std::path::Path,
+    wrapper: &std::path::Path,
 ) -> anyhow::Result<()> {
     // 1. No configuration: the first-run screen, not an error.
     s.wait_for("#setup-address", SHORT).await?;
@@ -192,5 +193,52 @@ async fn scenario(
         .await?;
     assert_eq!(local.as_i64(), Some(0), "a draft in the webview's storage");
     shot(s, "05-draft-restored").await;
+    s.click("dialog[open] button[title='Fermer']", SHORT)
+        .await?;
+    s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
+        .await?;
+
+    // 7. A mailto: link opened while Pli runs (a second `pli-desktop URL`, as the desktop
+    //    starts it): the second process hands the link to the first one and exits; the running
+    //    window opens a compose window filled from the link (single instance + deep link).
+    let mut second = std::process::Command::new(wrapper)
+        .arg("mailto:bruno.girard@cabinet-sandbox.mssante.fr?subject=Avis%20cardiologique")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + LONG;
+    let status = loop {
+        if let Some(st) = second.try_wait()? {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            second.kill().ok();
+            anyhow::bail!("the second instance did not hand the link over and exit");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(status.success(), "second instance: {status}");
+    s.wait_until(
+        "document.querySelector('#compose-subject')?.value === 'Avis cardiologique'",
+        SHORT,
+    )
+    .await?;
+    let compose = s.wait_text("[data-testid=compose]", SHORT).await?;
+    assert!(
+        compose.contains("bruno.girard@cabinet-sandbox.mssante.fr"),
+        "{compose}"
+    );
+    // The sender is preset to the personal mailbox, as for any new message.
+    let from = s
+        .execute(
+            "const f = document.querySelector('#compose-from'); \
+             return f.value + ' | ' + Array.from(f.options).map((o) => o.value).join(',')",
+        )
+        .await?;
+    assert!(
+        from.as_str().is_some_and(|f| f.starts_with(address)),
+        "sender of the linked compose: {from}"
+    );
+    shot(s, "06-link-handed-over").await;
     Ok(())
 }
