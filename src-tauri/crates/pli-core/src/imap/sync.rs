@@ -12,6 +12,9 @@
 //! 4. Flags: `UID FETCH … (FLAGS) (CHANGEDSINCE m)` with CONDSTORE; otherwise a full flag
 //!    scan over the cached UIDs, in bounded chunks.
 //! 5. Bodies of messages without one, newest first (`BODY.PEEK[]`, parsed by mail-parser).
+//!
+//! Parsing (mail-parser, health documents' text) runs on tokio's blocking pool, one task per
+//! fetched batch, never on a runtime worker.
 
 use std::collections::BTreeSet;
 
@@ -551,21 +554,24 @@ impl<'a> AccountSync<'a> {
             .await?
             .try_collect()
             .await?;
-        let mut out = Vec::with_capacity(fetched.len());
-        for f in &fetched {
-            // Unsolicited FETCH responses (flag updates of other messages) are skipped.
-            let Some(uid) = f.uid.filter(|u| wanted.contains(u)) else {
-                continue;
-            };
-            let Some(header) = f.header() else { continue };
-            let mut m = parse::headers(uid, header);
-            m.flags = flag_strings(f);
-            m.size = f.size;
-            m.modseq = f.modseq;
-            m.received_at = f.internal_date().map(|d| d.timestamp()).or(m.sent_at);
-            out.push(m);
-        }
-        Ok(out)
+        off_runtime(move || {
+            let mut out = Vec::with_capacity(fetched.len());
+            for f in &fetched {
+                // Unsolicited FETCH responses (flag updates of other messages) are skipped.
+                let Some(uid) = f.uid.filter(|u| wanted.contains(u)) else {
+                    continue;
+                };
+                let Some(header) = f.header() else { continue };
+                let mut m = parse::headers(uid, header);
+                m.flags = flag_strings(f);
+                m.size = f.size;
+                m.modseq = f.modseq;
+                m.received_at = f.internal_date().map(|d| d.timestamp()).or(m.sent_at);
+                out.push(m);
+            }
+            out
+        })
+        .await
     }
 
     async fn fetch_flags(
@@ -592,13 +598,36 @@ impl<'a> AccountSync<'a> {
             .await?
             .try_collect()
             .await?;
-        Ok(fetched
-            .iter()
-            .filter_map(|f| {
-                let uid = f.uid.filter(|u| wanted.contains(u))?;
-                Some((uid, parse::body(f.body()?)))
-            })
-            .collect())
+        // The whole batch is parsed in one blocking task, in the server's order.
+        off_runtime(move || {
+            fetched
+                .iter()
+                .filter_map(|f| {
+                    let uid = f.uid.filter(|u| wanted.contains(u))?;
+                    Some((uid, parse::body(f.body()?)))
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
+/// Runs the parsing of one fetched batch on tokio's blocking pool: mail-parser, CDA/XDM
+/// reading and PDF text extraction (which may wait up to its budget) are CPU-bound and must not
+/// hold a runtime worker that IDLE, other accounts' syncs and the UI's requests need. One task
+/// per batch, not per message. A panic inside is resumed here, exactly as if parsing had run
+/// inline; a task cancelled by the runtime shutting down is reported as an I/O error.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, SyncError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(SyncError::Imap(ImapError::Protocol(
+            async_imap::error::Error::Io(std::io::Error::other(format!(
+                "analyse des messages interrompue : {e}"
+            ))),
+        ))),
     }
 }
 
@@ -625,7 +654,28 @@ fn drain_unsolicited(session: &mut ImapSession) {
 
 #[cfg(test)]
 mod tests {
-    use super::uid_set;
+    use super::{off_runtime, uid_set};
+
+    /// On a single-threaded runtime, work handed to `off_runtime` runs while the runtime keeps
+    /// serving other tasks: the work below waits for a message only another task sends, so it
+    /// could not finish if it ran on the runtime's only thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn parsing_leaves_the_runtime_free() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let other = tokio::spawn(async move {
+            tokio::task::yield_now().await;
+            tx.send(()).unwrap();
+        });
+        let got = off_runtime(move || rx.recv_timeout(std::time::Duration::from_secs(5)).is_ok())
+            .await
+            .unwrap();
+        assert!(got, "the runtime was blocked while parsing");
+        other.await.unwrap();
+        // Results come back in order, and a panic inside surfaces as a panic, as inline.
+        assert_eq!(off_runtime(|| vec![3, 1, 2]).await.unwrap(), vec![3, 1, 2]);
+        let caught = tokio::spawn(off_runtime(|| -> u32 { panic!("boom") })).await;
+        assert!(caught.unwrap_err().is_panic());
+    }
 
     #[test]
     fn uid_sets_are_compressed() {
