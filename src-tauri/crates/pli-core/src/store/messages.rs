@@ -72,7 +72,8 @@ pub struct BodyData {
     /// Attachments: (part, name, MIME type, size, is a health document).
     pub attachments: Vec<(u32, Option<String>, String, u64, bool)>,
     /// Searchable text of the health documents (CDA narrative, documents inside an XDM
-    /// archive, PDF text), capped; indexed with the attachment names, not stored elsewhere.
+    /// archive, PDF text), capped; stored once (`bodies.document_text`) and indexed with the
+    /// attachment names.
     pub attachment_text: String,
     /// Delivery or read reports this message carries (it is a DSN or an MDN).
     pub reports: Vec<ReportRow>,
@@ -262,22 +263,7 @@ impl Store {
             .bind(m.mdn.as_ref().is_some_and(|(_, differs)| *differs))
             .fetch_one(&mut *tx)
             .await?;
-            let mut addresses: Vec<String> = Vec::new();
-            if let Some((a, n)) = &m.from {
-                addresses.push(a.clone());
-                addresses.extend(n.clone());
-            }
-            addresses.extend(m.to.iter().cloned());
-            addresses.extend(m.cc.iter().cloned());
-            sqlx::query(
-                "INSERT OR REPLACE INTO search_text (rowid, subject, addresses, body, attachments)
-                 VALUES (?1, ?2, ?3, NULL, '')",
-            )
-            .bind(id)
-            .bind(&m.subject)
-            .bind(addresses.join(" "))
-            .execute(&mut *tx)
-            .await?;
+            // The message entered the search index with its row (trigger messages_search_ai).
             if let Some(b) = &m.body {
                 write_body(&mut tx, id, b).await?;
             }
@@ -469,12 +455,27 @@ async fn write_body(
     id: i64,
     b: &BodyData,
 ) -> Result<(), StoreError> {
+    // The index's content is the view search_text over bodies and attachments (migration
+    // 0008): the message leaves the index while its words are still the indexed ones, and
+    // comes back once they are written.
     sqlx::query(
-        "INSERT OR REPLACE INTO bodies (message_pk, text_body, html_body) VALUES (?1, ?2, ?3)",
+        "INSERT INTO search_fts (search_fts, rowid, subject, addresses, body, attachments)
+         SELECT 'delete', id, subject, addresses, body, attachments FROM search_text
+         WHERE id = ?1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO bodies (message_pk, text_body, html_body, document_text)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(message_pk) DO UPDATE SET text_body = excluded.text_body,
+             html_body = excluded.html_body, document_text = excluded.document_text",
     )
     .bind(id)
     .bind(&b.text)
     .bind(&b.html)
+    .bind((!b.attachment_text.is_empty()).then_some(&b.attachment_text))
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM attachments WHERE message_pk = ?1")
@@ -495,20 +496,13 @@ async fn write_body(
         .execute(&mut **tx)
         .await?;
     }
-    let mut indexed: Vec<&str> = b
-        .attachments
-        .iter()
-        .filter_map(|a| a.1.as_deref())
-        .collect();
-    if !b.attachment_text.is_empty() {
-        indexed.push(&b.attachment_text);
-    }
-    sqlx::query("UPDATE search_text SET body = ?2, attachments = ?3 WHERE rowid = ?1")
-        .bind(id)
-        .bind(&b.text)
-        .bind(indexed.join(" "))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO search_fts (rowid, subject, addresses, body, attachments)
+         SELECT id, subject, addresses, body, attachments FROM search_text WHERE id = ?1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query("DELETE FROM reports WHERE message_pk = ?1")
         .bind(id)
         .execute(&mut **tx)

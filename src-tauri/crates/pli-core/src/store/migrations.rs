@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("sql/0005_list_order.sql")),
     (6, include_str!("sql/0006_drafts.sql")),
     (7, include_str!("sql/0007_count_index.sql")),
+    (8, include_str!("sql/0008_search_content_view.sql")),
 ];
 
 /// The latest schema version this build knows.
@@ -28,6 +29,12 @@ pub async fn current_version(pool: &SqlitePool) -> Result<i64, StoreError> {
 
 /// Applies every migration newer than the file's version; returns the resulting version.
 pub async fn run(pool: &SqlitePool) -> Result<i64, StoreError> {
+    run_to(pool, SCHEMA_VERSION).await
+}
+
+/// Applies the migrations newer than the file's version up to `target` (tests build caches
+/// of an older schema with it).
+pub(crate) async fn run_to(pool: &SqlitePool, target: i64) -> Result<i64, StoreError> {
     let found = current_version(pool).await?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -35,7 +42,10 @@ pub async fn run(pool: &SqlitePool) -> Result<i64, StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(v, _)| *v > found && *v <= target)
+    {
         let mut tx = pool.begin().await?;
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
         // PRAGMA takes no bound parameters; the version is a compile-time integer.

@@ -45,7 +45,7 @@ async fn migrations_reach_latest_and_reopen_is_idempotent() {
         "messages",
         "operations",
         "outbox",
-        "search_text",
+        "search_fts",
     ] {
         assert!(
             tables.iter().any(|x| x == t),
@@ -297,4 +297,163 @@ async fn drafts_keep_files_unless_replaced_and_are_encrypted() {
             "draft text in clear on disk"
         );
     }
+}
+
+/// FTS5's own check of the index against its external content (the view search_text).
+async fn index_is_consistent(store: &Store) {
+    sqlx::query("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(store.writer())
+        .await
+        .expect("search index consistent with its content");
+}
+
+async fn hits(store: &Store, q: &str) -> Vec<u32> {
+    store
+        .search(&SearchFilter {
+            query: q.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.uid)
+        .collect()
+}
+
+/// Migration 8: a cache written by schema 5 (body text in `bodies` and again in the search
+/// table) keeps every search working once the text is stored only once; later writes, body
+/// replacements and deletes (direct and cascading) keep the index consistent.
+#[tokio::test]
+async fn migration_8_stores_text_once_and_search_still_finds_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    let key = CacheKey::generate();
+    {
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .pragma("key", key.pragma_value())
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        assert_eq!(migrations::run_to(&pool, 5).await.unwrap(), 5);
+        // Written exactly as schema 5's store did: the search row with the same text again.
+        sqlx::raw_sql(
+            "INSERT INTO accounts (id, address, kind, created_at) VALUES (1, 'a@x.test', 'PER', 0);
+             INSERT INTO folders (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 1, 'Old');
+             INSERT INTO messages (id, folder_id, uid, subject, from_addr, from_name, to_addrs,
+                 cc_addrs, received_at, body_state)
+             VALUES (1, 1, 1, 'Compte rendu', 'labo@x.test', 'Labo Zéphyrin', 'a@x.test', '', 1, 1),
+                    (2, 1, 2, 'Orthopédie', 'dr@x.test', NULL, 'a@x.test', 'b@x.test', 2, 0),
+                    (3, 1, 3, 'Sans nom', 'dr@x.test', NULL, 'a@x.test', '', 3, 1),
+                    (4, 2, 1, 'Archivé', 'dr@x.test', NULL, 'a@x.test', '', 4, 1);
+             INSERT INTO bodies (message_pk, text_body) VALUES
+                 (1, 'Le bilan Kwaltrax est normal'), (3, 'voir PJ'), (4, 'Ancien Plovine');
+             INSERT INTO attachments (message_pk, part, name, mime_type, size, is_document) VALUES
+                 (1, 1, 'IHE_XDM.ZIP', 'application/zip', 10, 1),
+                 (1, 2, 'photo.jpg', 'image/jpeg', 10, 0),
+                 (3, 1, NULL, 'application/pdf', 10, 1);
+             INSERT INTO search_text (rowid, subject, addresses, body, attachments) VALUES
+                 (1, 'Compte rendu', 'labo@x.test Labo Zéphyrin a@x.test',
+                  'Le bilan Kwaltrax est normal', 'IHE_XDM.ZIP photo.jpg Quimbrolase hépatique'),
+                 (2, 'Orthopédie', 'dr@x.test a@x.test b@x.test', NULL, ''),
+                 (3, 'Sans nom', 'dr@x.test a@x.test', 'voir PJ', 'Vorbulgine'),
+                 (4, 'Archivé', 'dr@x.test a@x.test', 'Ancien Plovine', '');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+
+    let store = Store::open(&path, &key).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let kind: String =
+        sqlx::query_scalar("SELECT type FROM sqlite_master WHERE name = 'search_text'")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(kind, "view", "the search content is no second copy");
+    // Each text now has one home; the documents' text moved out of the old search table.
+    let docs: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT message_pk, document_text FROM bodies ORDER BY message_pk")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        docs,
+        vec![
+            (1, Some("Quimbrolase hépatique".into())),
+            (3, Some("Vorbulgine".into())),
+            (4, None)
+        ]
+    );
+    index_is_consistent(&store).await;
+    // Body words, attachment names, documents' text, subject, addresses, accents folded.
+    for (q, uids) in [
+        ("kwaltrax", vec![1]),
+        ("IHE_XDM.ZIP", vec![1]),
+        ("photo.jpg", vec![1]),
+        ("quimbrolase hepatique", vec![1]),
+        ("vorbulgine", vec![3]),
+        ("orthopedie", vec![2]),
+        ("zephyrin", vec![1]),
+        ("b@x.test", vec![2]),
+        ("plovine", vec![1]),
+    ] {
+        let mut got = hits(&store, q).await;
+        got.sort_unstable();
+        assert_eq!(got, uids, "{q}");
+    }
+
+    // New writes: a body arrives, is replaced, messages go (directly and by cascade).
+    let f = store.folder_state(1).await.unwrap().id;
+    let body = |text: &str, doc: &str| BodyData {
+        text: text.into(),
+        attachments: vec![(1, Some("cr.pdf".into()), "application/pdf".into(), 1, true)],
+        attachment_text: doc.into(),
+        ..Default::default()
+    };
+    store
+        .store_bodies(f, &[(2, body("Genou Flambique", "Rotulex"))])
+        .await
+        .unwrap();
+    index_is_consistent(&store).await;
+    assert_eq!(hits(&store, "flambique rotulex cr.pdf").await, vec![2]);
+    store
+        .store_bodies(f, &[(2, body("Genou Tibialon", ""))])
+        .await
+        .unwrap();
+    index_is_consistent(&store).await;
+    assert!(hits(&store, "flambique").await.is_empty());
+    assert!(hits(&store, "rotulex").await.is_empty());
+    assert_eq!(hits(&store, "tibialon cr.pdf").await, vec![2]);
+    let mut m = msg(9, "Nouvelle Grenadine", "new@x.test");
+    m.body = Some(body("Corps Pastèque", "Melonite"));
+    store.insert_batch(f, &[m], None).await.unwrap();
+    index_is_consistent(&store).await;
+    assert_eq!(hits(&store, "grenadine pasteque melonite").await, vec![9]);
+    assert_eq!(store.remove_uids(f, &[1]).await.unwrap(), 1);
+    index_is_consistent(&store).await;
+    assert!(hits(&store, "kwaltrax").await.is_empty());
+    // The folder Old goes with its message (ON DELETE CASCADE): gone from the index too.
+    store.retain_folders(1, &["INBOX".into()]).await.unwrap();
+    index_is_consistent(&store).await;
+    let stale: Vec<i64> =
+        sqlx::query_scalar("SELECT rowid FROM search_fts WHERE search_fts MATCH 'plovine'")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    assert!(stale.is_empty(), "{stale:?}");
+    store.reset_folder(f, 7).await.unwrap();
+    index_is_consistent(&store).await;
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM search_fts WHERE search_fts MATCH 'test'")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(left, 0);
 }
