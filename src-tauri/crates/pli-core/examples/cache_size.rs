@@ -42,7 +42,11 @@ fn text(rng: &mut Rng, words: &[String], bytes: usize) -> String {
     let mut out = String::with_capacity(bytes + 16);
     while out.len() < bytes {
         if !out.is_empty() {
-            out.push(if rng.next().is_multiple_of(12) { '\n' } else { ' ' });
+            out.push(if rng.next().is_multiple_of(12) {
+                '\n'
+            } else {
+                ' '
+            });
         }
         out.push_str(rng.pick(words));
     }
