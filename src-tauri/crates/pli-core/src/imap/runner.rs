@@ -1,12 +1,15 @@
 //! Running syncs: several accounts in parallel, and a watch loop per account (sync, then
-//! IDLE on INBOX re-armed every 9 minutes, reconnect with exponential back-off).
+//! IDLE on INBOX re-armed every 9 minutes, reconnect with exponential back-off). Expunges
+//! (`VANISHED`) and flag changes the server pushes during IDLE are applied to the cache as
+//! they arrive, then a sync runs.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 
-use super::sync::{AccountSync, SyncError, SyncEvent, SyncOptions, SyncReport};
+use super::sync::{self, AccountSync, SyncError, SyncEvent, SyncOptions, SyncReport};
 use super::{connect, journal, ImapSession};
 use crate::auth::Credentials;
 use crate::config::ServerConfig;
@@ -164,16 +167,59 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
         if failed {
             return r.map(|_| ());
         }
-        session.select("INBOX").await?;
+        let mbox = session.select("INBOX").await?;
+        // What was queued until now belongs to the folders the sync visited, not to INBOX.
+        sync::drain_unsolicited(&mut session);
+        let inbox = cached_inbox(store, address, mbox.uid_validity).await?;
         let mut idle = session.idle();
         idle.init().await?;
         let (wait, _interrupt) = idle.wait_with_timeout(IDLE_REARM);
         let why = wait.await?;
         session = idle.done().await?;
+        // The response that ended IDLE, then whatever else the server sent before DONE's OK.
+        let mut pushed = sync::Pushed::default();
         match why {
-            IdleResponse::NewData(_) => tracing::debug!(account = address, "IDLE: server change"),
+            IdleResponse::NewData(r) => {
+                tracing::debug!(account = address, "IDLE: server change");
+                pushed.add(r.parsed());
+            }
             IdleResponse::Timeout => tracing::debug!(account = address, "IDLE re-armed"),
             IdleResponse::ManualInterrupt => {}
         }
+        while let Ok(u) = session.unsolicited_responses.try_recv() {
+            if let UnsolicitedResponse::Other(r) = u {
+                pushed.add(r.parsed());
+            }
+        }
+        // Expunges and flag changes pushed during IDLE reach the cache (and the UI, through
+        // `on_sync`) at once, before the sync below, which stays the reference for the rest.
+        if let (Some(folder_id), false) = (inbox, pushed.is_empty()) {
+            let r = pushed.apply(store, folder_id).await;
+            match &r {
+                Ok(rep) if rep.expunged == 0 && rep.flag_changes == 0 => {}
+                _ => on_sync(address, &r),
+            }
+            r?;
+        }
     }
+}
+
+/// The cached INBOX of `address`, when its UIDVALIDITY is the server's: only then do UIDs
+/// pushed during IDLE name the cached messages.
+async fn cached_inbox(
+    store: &Store,
+    address: &str,
+    uidvalidity: Option<u32>,
+) -> Result<Option<i64>, SyncError> {
+    let account = store.account_id(address).await?;
+    let Some((id, _)) = store
+        .folders(account)
+        .await?
+        .into_iter()
+        .find(|(_, n)| n == "INBOX")
+    else {
+        return Ok(None);
+    };
+    let state = store.folder_state(id).await?;
+    Ok((uidvalidity.is_some() && state.uidvalidity == uidvalidity).then_some(id))
 }

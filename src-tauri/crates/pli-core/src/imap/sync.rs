@@ -118,8 +118,11 @@ pub struct SyncReport {
     pub qresync: bool,
     /// Folders resynced by QRESYNC alone (no UID SEARCH ALL).
     pub qresync_folders: usize,
-    /// Expunges learnt from VANISHED (EARLIER).
+    /// Expunges learnt from VANISHED (EARLIER, or pushed during IDLE).
     pub vanished: u64,
+    /// These are changes the server pushed during IDLE (VANISHED, FETCH of flags), applied
+    /// from its responses alone, not the result of a sync.
+    pub idle: bool,
 }
 
 /// What the server offers for resync.
@@ -631,6 +634,80 @@ async fn off_runtime<T: Send + 'static>(
     }
 }
 
+/// What the server pushed while a folder was selected and idling: `VANISHED` (RFC 7162
+/// §3.2.10; QRESYNC is enabled, so no sequence-number `EXPUNGE`) and `FETCH` responses
+/// carrying UID and FLAGS (RFC 7162 §3.2.4, with MODSEQ). Anything else (`EXISTS`, an `EXPUNGE`
+/// by sequence number, a FETCH without UID) is left to the sync that follows, which remains
+/// the reference.
+#[derive(Debug, Default)]
+pub struct Pushed {
+    /// UID ranges reported vanished (matched against the cache, never expanded).
+    vanished: Vec<std::ops::RangeInclusive<u32>>,
+    /// (uid, flags, modseq) of flag changes.
+    flags: Vec<(u32, Vec<String>, Option<u64>)>,
+}
+
+impl Pushed {
+    /// Records one untagged response.
+    pub fn add(&mut self, r: &async_imap::imap_proto::Response<'_>) {
+        use async_imap::imap_proto::{AttributeValue, Response};
+        match r {
+            Response::Vanished { uids, .. } => self.vanished.extend(uids.iter().cloned()),
+            Response::Fetch(_, attrs) => {
+                let (mut uid, mut flags, mut modseq) = (None, None, None);
+                for a in attrs {
+                    match a {
+                        AttributeValue::Uid(u) => uid = Some(*u),
+                        AttributeValue::Flags(f) => {
+                            flags = Some(f.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+                        }
+                        AttributeValue::ModSeq(m) => modseq = Some(*m),
+                        _ => {}
+                    }
+                }
+                if let (Some(uid), Some(flags)) = (uid, flags) {
+                    self.flags.push((uid, flags, modseq));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Nothing the cache can apply was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.vanished.is_empty() && self.flags.is_empty()
+    }
+
+    /// Applies the changes to the cached folder `folder_id`. The caller guarantees the
+    /// responses are the folder's (sent after its SELECT) and that its UIDVALIDITY is the
+    /// cached one.
+    pub async fn apply(&self, store: &Store, folder_id: i64) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport {
+            idle: true,
+            qresync: true,
+            ..Default::default()
+        };
+        if !self.vanished.is_empty() {
+            let gone: Vec<u32> = store
+                .local_uids(folder_id)
+                .await?
+                .into_iter()
+                .filter(|u| self.vanished.iter().any(|r| r.contains(u)))
+                .collect();
+            if !gone.is_empty() {
+                let n = store.remove_uids(folder_id, &gone).await?;
+                report.expunged += n;
+                report.vanished += n;
+            }
+        }
+        // A flag change of a UID that vanished in the same burst matches no row any more.
+        if !self.flags.is_empty() {
+            report.flag_changes += store.update_flags(folder_id, &self.flags).await?;
+        }
+        Ok(report)
+    }
+}
+
 /// Takes the UIDs of the `VANISHED` responses queued as unsolicited (RFC 7162 §3.2.10).
 fn take_vanished(session: &mut ImapSession) -> Vec<std::ops::RangeInclusive<u32>> {
     use async_imap::imap_proto::Response;
@@ -648,7 +725,7 @@ fn take_vanished(session: &mut ImapSession) -> Vec<std::ops::RangeInclusive<u32>
 }
 
 /// Empties the session's unsolicited-response queue (bounded; we re-read state explicitly).
-fn drain_unsolicited(session: &mut ImapSession) {
+pub(crate) fn drain_unsolicited(session: &mut ImapSession) {
     while session.unsolicited_responses.try_recv().is_ok() {}
 }
 
@@ -675,6 +752,54 @@ mod tests {
         assert_eq!(off_runtime(|| vec![3, 1, 2]).await.unwrap(), vec![3, 1, 2]);
         let caught = tokio::spawn(off_runtime(|| -> u32 { panic!("boom") })).await;
         assert!(caught.unwrap_err().is_panic());
+    }
+
+    /// What Dovecot pushes during IDLE with QRESYNC, parsed by imap-proto, applied to a real
+    /// cache: VANISHED ranges (one huge) remove exactly the cached UIDs they cover; a FETCH
+    /// with UID, FLAGS and MODSEQ updates flags; a FETCH without UID and EXISTS are left to
+    /// the sync.
+    #[tokio::test]
+    async fn pushed_vanished_and_flags_reach_the_cache() {
+        use crate::store::{CacheKey, NewMessage, Store, DB_FILE};
+        use async_imap::imap_proto::Response;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(DB_FILE), &CacheKey::generate())
+            .await
+            .unwrap();
+        let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+        let f = store
+            .upsert_folder(acc, "INBOX", Some("/"), None, true)
+            .await
+            .unwrap();
+        let batch: Vec<NewMessage> = (1..=5)
+            .map(|uid| NewMessage {
+                uid,
+                ..Default::default()
+            })
+            .collect();
+        store.insert_batch(f, &batch, Some(1)).await.unwrap();
+        let mut pushed = super::Pushed::default();
+        assert!(pushed.is_empty());
+        for line in [
+            "* VANISHED 2,4:4000000000\r\n",
+            "* 1 FETCH (UID 1 FLAGS (\\Seen \\Flagged) MODSEQ (77))\r\n",
+            "* 3 FETCH (FLAGS (\\Seen))\r\n",
+            "* 9 EXISTS\r\n",
+        ] {
+            let (_, r) = Response::parse(line.as_bytes()).unwrap();
+            pushed.add(&r);
+        }
+        let report = pushed.apply(&store, f).await.unwrap();
+        assert!(report.idle);
+        assert_eq!(
+            (report.vanished, report.expunged, report.flag_changes),
+            (3, 3, 1)
+        );
+        assert_eq!(store.local_uids(f).await.unwrap(), vec![1, 3]);
+        let listed = store.list_messages(f, 10).await.unwrap();
+        let flags = |uid| listed.iter().find(|m| m.uid == uid).unwrap().flags.clone();
+        assert_eq!(flags(1), "\\Flagged \\Seen");
+        assert_eq!(flags(3), "");
     }
 
     #[test]
