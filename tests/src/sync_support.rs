@@ -190,3 +190,29 @@ pub fn mail(n: u32, tag: &str) -> Vec<u8> {
     .chain(format!("{n} pour {tag}\r\n").into_bytes())
     .collect()
 }
+
+/// A small deterministic generator (xorshift) for fault tests, seeded per run and printed for
+/// replay.
+#[derive(Debug)]
+pub struct Rng(pub u64);
+impl Rng {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Fault-test message `n` of run `tag` (≈ 1 KB of UTF-8 text).
+pub fn big_mail(n: u32, tag: &str) -> Vec<u8> {
+    format!(
+        "From: Labo <labo@pli-sandbox.mssante.fr>\r\nTo: hugo.moreau@pli-sandbox.mssante.fr\r\n\
+         Subject: Lot {tag} n{n}\r\nMessage-ID: <fault-{tag}-{n}@pli.test>\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         {}\r\n",
+        "Résultat de biologie, valeurs normales. ".repeat(20)
+    )
+    .into_bytes()
+}

@@ -10,33 +10,13 @@ use pli_core::auth::StaticToken;
 use pli_core::imap::sync::{AccountSync, SyncOptions};
 use pli_core::imap::{self};
 use pli_core::store::Store;
-use pli_e2e::sync_support::{local_map, master_session, server_map, stamp, temp_store, Client};
+use pli_e2e::sync_support::{
+    big_mail, local_map, master_session, server_map, stamp, temp_store, Client, Rng,
+};
 use pli_e2e::{sandbox_config, tls};
 
 /// 50 distinct messages doubled by COPY five times.
 const MESSAGES: u32 = 1600;
-
-/// A small deterministic generator (xorshift), seeded per run and printed for replay.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn big_mail(n: u32, tag: &str) -> Vec<u8> {
-    format!(
-        "From: Labo <labo@pli-sandbox.mssante.fr>\r\nTo: hugo.moreau@pli-sandbox.mssante.fr\r\n\
-         Subject: Lot {tag} n{n}\r\nMessage-ID: <fault-{tag}-{n}@pli.test>\r\n\
-         Date: Mon, 2 Nov 2026 10:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
-         {}\r\n",
-        "Résultat de biologie, valeurs normales. ".repeat(20)
-    )
-    .into_bytes()
-}
 
 async fn sync_via(client: &Client, port: u16, store: &Store) -> Result<(), String> {
     let mut server = client.cfg.operator.imap.clone();
@@ -110,7 +90,7 @@ async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
             break;
         }
         // Cut somewhere in the first 400 KB of server output (a full sync is ≈ 3 MB).
-        let budget = 2_000 + rng.next() % 400_000;
+        let budget = 2_000 + rng.next_u64() % 400_000;
         limit.store(budget, Ordering::SeqCst);
         match sync_via(&hugo, port, &store).await {
             Ok(()) => {
