@@ -2,7 +2,7 @@
 //! it (headers in batches of 500, then bodies in batches of 25), with deterministic synthetic
 //! French-like text, so two schema versions can be compared on the same data.
 //!
-//! `cargo run -p pli-core --example cache_size -- [MESSAGES] [BODY_BYTES]` prints JSON.
+//! `cargo run -p pli-core --example cache_size -- [MESSAGES] [BODY_BYTES] [DIR]` prints JSON.
 
 use pli_core::store::{BodyData, CacheKey, NewMessage, Store, DB_FILE};
 
@@ -53,15 +53,42 @@ fn text(rng: &mut Rng, words: &[String], bytes: usize) -> String {
     out
 }
 
+/// Bytes of the files in `dir` (the database, after a checkpoint).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let messages: u32 = args.next().map_or(5000, |a| a.parse().expect("MESSAGES"));
     let body_bytes: usize = args.next().map_or(1500, |a| a.parse().expect("BODY_BYTES"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join(DB_FILE), &CacheKey::generate())
-        .await
-        .expect("open");
+    // With DIR, the cache is kept there under a fixed (test-only) key; a cache already there is
+    // only opened, which times the migrations an older Pli's cache goes through.
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = args
+        .next()
+        .map_or(temp.path().to_owned(), std::path::PathBuf::from);
+    let key = CacheKey::from_hex(&"5a".repeat(32)).expect("key");
+    let path = dir.join(DB_FILE);
+    if path.exists() {
+        let t = std::time::Instant::now();
+        let store = Store::open(&path, &key).await.expect("open");
+        let open_ms = t.elapsed().as_millis();
+        store.checkpoint().await.unwrap();
+        let version = store.schema_version().await.unwrap();
+        store.close().await;
+        println!(
+            "{{\"schema\": {version}, \"reopened\": true, \"open_ms\": {open_ms}, \
+             \"cache_bytes\": {}}}",
+            dir_bytes(&dir)
+        );
+        return;
+    }
+    let store = Store::open(&path, &key).await.expect("open");
     let acc = store
         .add_account("bench@pli.test", "PER", None)
         .await
@@ -131,10 +158,7 @@ async fn main() {
     store.checkpoint().await.unwrap();
     let version = store.schema_version().await.unwrap();
     store.close().await;
-    let bytes: u64 = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum();
+    let bytes = dir_bytes(&dir);
     println!(
         "{{\"schema\": {version}, \"messages\": {messages}, \"body_text_bytes\": {text_bytes}, \
          \"cache_bytes\": {bytes}, \"seed_ms\": {seed_ms}}}"
