@@ -71,7 +71,7 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
         ..Default::default()
     };
     let progress: Progress = Arc::new(|_| {});
-    let (_dir, store) = temp_store().await;
+    let (mut _dir, mut store) = temp_store().await;
     let seed = (stamp() as u64) | 1;
     eprintln!("abort test seed {seed}");
     let mut rng = Rng(seed);
@@ -123,6 +123,10 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
         }
         if cached < server.len() || without_body > 0 {
             mid_sync += 1;
+        } else {
+            // Complete already (a fast machine, or a late abort): start the next rounds from an
+            // empty cache, so that every abort can land in the middle of a sync.
+            (_dir, store) = temp_store().await;
         }
         eprintln!(
             "round {round}: abort at {delay:?}: {cached} cached, {without_body} without body"
