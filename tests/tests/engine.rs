@@ -236,6 +236,24 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     // Audit: login and sends are in the user's trail; the CSV export is written.
     let audit = engine.audit(None).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "login"));
+    // Background work is done on the person's behalf and names them (ECO.4.1.1), not "pli".
+    for action in ["sync", "send"] {
+        assert!(
+            audit
+                .iter()
+                .any(|a| a.action == action && a.actor == anne.national_id),
+            "no {action} row naming {}: {:?}",
+            anne.national_id,
+            audit
+                .iter()
+                .filter(|a| a.action == action)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            !audit.iter().any(|a| a.action == action && a.actor == "pli"),
+            "a {action} row without its actor"
+        );
+    }
     std::env::set_var("XDG_DOWNLOAD_DIR", dir.path());
     let csv = engine.export_audit(None).await.unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();

@@ -54,6 +54,12 @@ pub trait Credentials: Send + Sync + std::fmt::Debug {
         &'a self,
         mailbox: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Xoauth2, CredentialsError>> + Send + 'a>>;
+
+    /// Who acts with these credentials, for the audit trail (ECO.4.1.1): the national id of
+    /// a PSC session; `None` for a token given by hand (tests, automation).
+    fn actor(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Credentials from a token obtained elsewhere (tests, `pli` with a token in the keyring).

@@ -83,9 +83,19 @@ pub async fn sync_account_once(
         address,
     )
     .await?;
-    let report = run_on(&mut session, store, address, kind, options, progress).await;
+    let options = with_actor(options, endpoint);
+    let report = run_on(&mut session, store, address, kind, &options, progress).await;
     session.logout().await.ok();
     report
+}
+
+/// The options with the audit actor taken from the credentials when none is set.
+fn with_actor(options: &SyncOptions, endpoint: &Endpoint) -> SyncOptions {
+    let mut o = options.clone();
+    if o.actor.is_none() {
+        o.actor = endpoint.credentials.actor();
+    }
+    o
 }
 
 async fn run_on(
@@ -160,8 +170,9 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
         address,
     )
     .await?;
+    let options = with_actor(options, endpoint);
     loop {
-        let r = run_on(&mut session, store, address, kind, options, progress).await;
+        let r = run_on(&mut session, store, address, kind, &options, progress).await;
         let failed = r.is_err();
         on_sync(address, &r);
         if failed {

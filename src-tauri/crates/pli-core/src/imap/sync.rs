@@ -53,6 +53,9 @@ pub struct SyncOptions {
     pub bodies: bool,
     /// UIDs per chunk of the full flag scan without CONDSTORE.
     pub flag_scan_chunk: usize,
+    /// Who the audit rows of this sync name (the logged-in person's national id); `None`:
+    /// `pli`, a sync with no person behind it (a token given by hand).
+    pub actor: Option<String>,
 }
 
 impl Default for SyncOptions {
@@ -63,6 +66,7 @@ impl Default for SyncOptions {
             body_batch: 25,
             bodies: true,
             flag_scan_chunk: 2000,
+            actor: None,
         }
     }
 }
@@ -275,7 +279,7 @@ impl<'a> AccountSync<'a> {
         }
         self.store
             .audit(
-                "pli",
+                self.options.actor.as_deref().unwrap_or("pli"),
                 Some(&self.address),
                 "sync",
                 &format!("SELECT/UID FETCH on {} folders", report.folders),

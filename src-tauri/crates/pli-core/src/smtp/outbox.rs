@@ -231,7 +231,13 @@ impl Drain {
             Outcome::Failed { error, .. } => format!("échec définitif : {error}"),
         };
         self.store
-            .audit("pli", Some(&row.account), "send", &request, &result)
+            .audit(
+                self.credentials.actor().as_deref().unwrap_or("pli"),
+                Some(&row.account),
+                "send",
+                &request,
+                &result,
+            )
             .await
     }
 

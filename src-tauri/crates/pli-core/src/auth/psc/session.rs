@@ -547,6 +547,10 @@ impl Credentials for PscSession {
             Ok(Xoauth2::new(mailbox, &token))
         })
     }
+
+    fn actor(&self) -> Option<String> {
+        Some(self.identity.national_id.clone())
+    }
 }
 
 #[cfg(test)]
