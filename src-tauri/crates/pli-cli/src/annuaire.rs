@@ -3,12 +3,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::Write;
 
+use pli_core::annuaire::fhir::FhirDirectory;
 use pli_core::annuaire::local::LocalDirectory;
-use pli_core::annuaire::{parse_kind, Directory, Query, SearchOutcome};
+use pli_core::annuaire::{parse_kind, Directory, DirectorySource, Query, SearchOutcome};
 use pli_core::config::Config;
 
 /// Subcommands of `pli annuaire`.
@@ -37,7 +38,7 @@ pub struct ImportArgs {
 pub enum Source {
     /// The LDAP directory of the configuration.
     Ldap,
-    /// The FHIR Annuaire Santé API (not available yet).
+    /// The FHIR Annuaire Santé API (`[directory.fhir]`; needs --name or --mail).
     Fhir,
     /// The offline copy of the public extraction (`pli annuaire import`).
     Local,
@@ -70,6 +71,9 @@ pub struct SearchArgs {
     /// Organisation (substring).
     #[arg(long)]
     organisation: Option<String>,
+    /// Part of the mailbox address (substring).
+    #[arg(long)]
+    mail: Option<String>,
     /// Source to query.
     #[arg(long, value_enum, default_value = "ldap")]
     source: Source,
@@ -132,6 +136,7 @@ fn search(config: Option<&Path>, args: SearchArgs) -> anyhow::Result<ExitCode> {
         department: args.department,
         kind,
         organisation: args.organisation,
+        mail: args.mail,
     };
     let dir_cfg = match args.source {
         Source::Ldap => cfg
@@ -150,20 +155,47 @@ fn search(config: Option<&Path>, args: SearchArgs) -> anyhow::Result<ExitCode> {
                 truncated: entries.len() >= 500,
                 entries,
             };
-            return print_outcome(&outcome, args.json, 500);
+            return print_outcome(
+                &outcome,
+                args.json,
+                "Liste incomplète : seules les 500 premières réponses sont affichées ; affinez la recherche.",
+            );
         }
         Source::Fhir => {
-            bail!("the FHIR source is not available in this version")
+            let fhir = cfg
+                .directory
+                .as_ref()
+                .and_then(|d| d.fhir.as_ref())
+                .context("the configuration has no [directory.fhir] section")?;
+            let mut dir = FhirDirectory::new(fhir, cfg.environment)?;
+            let outcome = runtime()?.block_on(run_search(&mut dir, &query))?;
+            let note = format!(
+                "Liste incomplète : Pli lit au plus {} pages de l'annuaire FHIR par recherche ; \
+                 affinez-la.",
+                pli_core::annuaire::fhir::MAX_PAGES
+            );
+            return print_outcome(&outcome, args.json, &note);
         }
     };
     let outcome = runtime()?.block_on(async {
         let mut dir = Directory::connect(&dir_cfg).await?;
-        dir.search(&query).await
+        run_search(&mut dir, &query).await
     })?;
-    print_outcome(&outcome, args.json, dir_cfg.size_limit)
+    let note = format!(
+        "Liste incomplète : la recherche est limitée à {} réponses ; affinez-la.",
+        dir_cfg.size_limit
+    );
+    print_outcome(&outcome, args.json, &note)
 }
 
-fn print_outcome(outcome: &SearchOutcome, json: bool, limit: i32) -> anyhow::Result<ExitCode> {
+async fn run_search(
+    dir: &mut impl DirectorySource,
+    query: &Query,
+) -> Result<SearchOutcome, pli_core::annuaire::AnnuaireError> {
+    dir.search(query).await
+}
+
+fn print_outcome(outcome: &SearchOutcome, json: bool, note: &str) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let printed = if json {
         writeln!(out, "{}", serde_json::to_string(outcome)?)
@@ -176,7 +208,7 @@ fn print_outcome(outcome: &SearchOutcome, json: bool, limit: i32) -> anyhow::Res
         _ => {}
     }
     if !json && outcome.truncated {
-        eprintln!("Liste incomplète : la recherche est limitée à {limit} réponses ; affinez-la.");
+        eprintln!("{note}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -296,6 +296,35 @@ pub struct DirectoryConfig {
     /// LDAP attribute names for each field; defaults documented in `docs/configuration.md`.
     #[serde(default)]
     pub attributes: DirectoryAttributes,
+    /// The FHIR Annuaire Santé API (`[directory.fhir]`), when the deployment has a key.
+    #[serde(default)]
+    pub fhir: Option<FhirDirectoryConfig>,
+}
+
+/// The FHIR Annuaire Santé v2 API (`[directory.fhir]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FhirDirectoryConfig {
+    /// Base URL of the API; `https://` outside the sandbox.
+    #[serde(default = "default_fhir_base_url")]
+    pub base_url: String,
+    /// The `ESANTE-API-KEY` value: `{ keyring = "<account>" }`, or a literal in the sandbox
+    /// only. Absent: no key is sent (the gateway answers 401).
+    #[serde(default)]
+    pub api_key: Option<SecretRef>,
+    /// How long one HTTP exchange may take, in seconds.
+    #[serde(default = "default_fhir_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// The national FHIR Annuaire Santé API, version 2.
+pub const DEFAULT_FHIR_BASE_URL: &str = "https://gateway.api.esante.gouv.fr/fhir/v2";
+
+fn default_fhir_base_url() -> String {
+    DEFAULT_FHIR_BASE_URL.into()
+}
+fn default_fhir_timeout() -> u64 {
+    15
 }
 
 fn default_base_dn() -> String {
@@ -485,6 +514,29 @@ impl Config {
                 ));
             }
         }
+        if let Some(f) = self.directory.as_ref().and_then(|d| d.fhir.as_ref()) {
+            let sandbox = self.environment == Environment::Sandbox;
+            if let Some(SecretRef::SandboxLiteral(_)) = f.api_key {
+                if !sandbox {
+                    return Err(
+                        "[directory.fhir] api_key: a literal key is only allowed in the \
+                                sandbox; use api_key = { keyring = \"…\" }"
+                            .into(),
+                    );
+                }
+            }
+            let allowed = f.base_url.starts_with("https://")
+                || (sandbox && f.base_url.starts_with("http://"));
+            if !allowed {
+                return Err(format!(
+                    "[directory.fhir] base_url {}: the API must be an https:// URL",
+                    f.base_url
+                ));
+            }
+            if f.timeout_secs == 0 {
+                return Err("[directory.fhir] timeout_secs must be at least 1".into());
+            }
+        }
         if self.sandbox.is_some() && self.environment != Environment::Sandbox {
             return Err("[sandbox] is only allowed with environment = \"sandbox\"".into());
         }
@@ -509,6 +561,14 @@ impl Config {
             if let Some(SecretRef::SandboxLiteral(s)) = c.client_secret.as_mut() {
                 *s = REDACTED.into();
             }
+        }
+        if let Some(SecretRef::SandboxLiteral(k)) = cfg
+            .directory
+            .as_mut()
+            .and_then(|d| d.fhir.as_mut())
+            .and_then(|f| f.api_key.as_mut())
+        {
+            *k = REDACTED.into();
         }
         if let Some(sb) = cfg.sandbox.as_mut() {
             for p in &mut sb.patients {
@@ -769,7 +829,52 @@ trust_anchors = "/etc/pli/igc-sante.pem"
         assert!(!shown.contains("pli-ciba-sandbox-secret"), "{shown}");
         assert!(!shown.contains("sandbox-master-pass"), "{shown}");
         assert!(!shown.contains("patient-pass"), "{shown}");
+        assert!(!shown.contains("pli-fhir-sandbox-key"), "{shown}");
         assert!(shown.contains(REDACTED));
+    }
+
+    const LDAP: &str = "\n[directory]\nurl = \"ldap://ldap.annuaire.mssante.fr:389\"\n";
+
+    #[test]
+    fn fhir_directory_defaults_to_the_national_api_with_a_keyring_key() {
+        let text = format!(
+            "{MINIMAL}{LDAP}[directory.fhir]\napi_key = {{ keyring = \"esante-api-key\" }}\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        let f = c.directory.unwrap().fhir.unwrap();
+        assert_eq!(f.base_url, DEFAULT_FHIR_BASE_URL);
+        assert_eq!(f.timeout_secs, 15);
+        assert!(matches!(f.api_key, Some(SecretRef::Keyring(ref a)) if a == "esante-api-key"));
+        assert!(Config::parse(&format!("{MINIMAL}{LDAP}"))
+            .unwrap()
+            .directory
+            .unwrap()
+            .fhir
+            .is_none());
+    }
+
+    #[test]
+    fn fhir_literal_key_and_plain_http_are_sandbox_only() {
+        let literal =
+            format!("{MINIMAL}{LDAP}[directory.fhir]\napi_key = {{ sandbox_literal = \"k\" }}\n");
+        let err = Config::parse(&literal).unwrap().validate().unwrap_err();
+        assert!(err.contains("only allowed in the"), "{err}");
+        let http = format!(
+            "{MINIMAL}{LDAP}[directory.fhir]\nbase_url = \"http://gateway.example/fhir/v2\"\n"
+        );
+        let err = Config::parse(&http).unwrap().validate().unwrap_err();
+        assert!(err.contains("https://"), "{err}");
+        let typo = format!("{MINIMAL}{LDAP}[directory.fhir]\napikey = \"k\"\n");
+        assert!(Config::parse(&typo).is_err(), "unknown keys are errors");
+        // Both are fine in the sandbox.
+        let sandbox = literal
+            .replace("environment = \"production\"", "environment = \"sandbox\"")
+            .replace(
+                "[directory.fhir]\n",
+                "[directory.fhir]\nbase_url = \"http://127.0.0.1:18090/fhir/v2\"\n",
+            );
+        Config::parse(&sandbox).unwrap().validate().unwrap();
     }
 
     fn candidates(dir: &Path) -> Candidates {

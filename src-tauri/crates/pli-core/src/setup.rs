@@ -74,6 +74,7 @@ fn directory(url: &str) -> DirectoryConfig {
         size_limit: 100,
         time_limit_secs: 60,
         attributes: Default::default(),
+        fhir: None,
     }
 }
 

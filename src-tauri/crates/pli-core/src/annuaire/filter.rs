@@ -27,6 +27,9 @@ pub struct Query {
     pub kind: Option<MailboxKind>,
     /// Organisation name (substring).
     pub organisation: Option<String>,
+    /// A fragment of the mailbox address (substring, case ignored).
+    #[serde(default)]
+    pub mail: Option<String>,
 }
 
 /// Escapes a value for use inside an RFC 4515 filter assertion.
@@ -155,6 +158,9 @@ impl Query {
         if let Some(k) = self.kind {
             parts.push(format!("({}={})", a.mailbox_type, kind_code(k)));
         }
+        if let Some(v) = self.mail.as_deref().map(clean).filter(|v| !v.is_empty()) {
+            parts.push(format!("({}=*{}*)", a.mail, escape(&v)));
+        }
         format!("(&{})", parts.concat())
     }
 }
@@ -208,6 +214,14 @@ mod tests {
         assert!(f.contains("(mssProfession=10)(mssSpecialite=SM04)"), "{f}");
         assert!(f.contains("(postalCode=25*)"), "{f}");
         assert!(f.ends_with("(mssTypeBAL=PER))"), "{f}");
+        let by_mail = Query {
+            mail: Some(" secretariat@ch-*".into()),
+            ..Query::default()
+        };
+        assert_eq!(
+            by_mail.to_filter(&a),
+            "(&(mail=*)(mail=*secretariat@ch-\\2a*))"
+        );
     }
 
     #[test]

@@ -291,6 +291,15 @@ impl LocalDirectory {
         prefix("department", &query.department);
         prefix("profession", &query.profession);
         prefix("specialty", &query.specialty);
+        if let Some(m) = query
+            .mail
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            conds.push("e.mail LIKE ? ESCAPE '\\'".into());
+            binds.push(format!("%{}%", like_escape(&m.to_lowercase())));
+        }
         if let Some(k) = query.kind {
             conds.push("e.kind = ?".into());
             binds.push(kind_code(k).to_owned());
@@ -436,6 +445,20 @@ mod tests {
             .unwrap();
         assert_eq!(orgs.len(), 1);
         assert_eq!(orgs[0].mail, "labo@biolyon.mssante.fr");
+        // A fragment of the address, anywhere in it; LIKE wildcards in it are literal.
+        for (fragment, want) in [("BIOLYON.m", 1), ("@", 3), ("%", 0), ("_", 0)] {
+            let hits = local
+                .search(
+                    &Query {
+                        mail: Some(fragment.into()),
+                        ..Query::default()
+                    },
+                    10,
+                )
+                .await
+                .unwrap();
+            assert_eq!(hits.len(), want, "{fragment}: {hits:?}");
+        }
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@
 //! results refined locally with accent folding ([`refine`]) so narrowing a query never needs
 //! the server again when the previous answer was complete ([`Narrowing`]).
 
+pub mod fhir;
 mod filter;
 mod fold;
 pub mod local;
@@ -42,6 +43,27 @@ pub enum AnnuaireError {
     /// Protocol or server error.
     #[error("annuaire : {0}")]
     Ldap(#[from] ldap3::LdapError),
+    /// The FHIR Annuaire Santé API.
+    #[error(transparent)]
+    Fhir(#[from] fhir::FhirError),
+}
+
+/// A live directory source (LDAP, FHIR) answering typed queries with the merged entry type.
+pub trait DirectorySource {
+    /// Runs `query`; a truncated answer is flagged, never shown as complete.
+    fn search(
+        &mut self,
+        query: &Query,
+    ) -> impl std::future::Future<Output = Result<SearchOutcome, AnnuaireError>> + Send;
+}
+
+impl DirectorySource for Directory {
+    fn search(
+        &mut self,
+        query: &Query,
+    ) -> impl std::future::Future<Output = Result<SearchOutcome, AnnuaireError>> + Send {
+        Directory::search(self, query)
+    }
 }
 
 /// One mailbox from the directory, whatever the source.
@@ -337,6 +359,7 @@ pub fn refine(entries: Vec<DirectoryEntry>, query: &Query) -> Vec<DirectoryEntry
         .filter(|e| starts(&e.city, &query.city))
         .filter(|e| starts(&e.postal_code, &query.postal_code))
         .filter(|e| contains(&e.organisation, &query.organisation))
+        .filter(|e| contains(&Some(e.mail.clone()), &query.mail))
         .filter(|e| {
             query
                 .kind
@@ -388,6 +411,12 @@ fn covers(wide: &Query, narrow: &Query) -> bool {
         (Some(_), None) => false,
     };
     let exact = |w: &Option<String>, n: &Option<String>| w.is_none() || w == n;
+    // Substring criteria: any text containing the wide fragment covers it.
+    let substring_or_narrower = |w: &Option<String>, n: &Option<String>| match (w, n) {
+        (None, _) => true,
+        (Some(w), Some(n)) => fold(n).contains(&fold(w)),
+        (Some(_), None) => false,
+    };
     words_ok
         && exact(&wide.profession, &narrow.profession)
         && exact(&wide.specialty, &narrow.specialty)
@@ -395,6 +424,7 @@ fn covers(wide: &Query, narrow: &Query) -> bool {
         && same_or_narrower(&wide.city, &narrow.city)
         && same_or_narrower(&wide.postal_code, &narrow.postal_code)
         && same_or_narrower(&wide.organisation, &narrow.organisation)
+        && substring_or_narrower(&wide.mail, &narrow.mail)
         && (wide.kind.is_none() || wide.kind == narrow.kind)
 }
 
@@ -479,6 +509,16 @@ mod tests {
             ..Query::default()
         };
         assert!(n.answer(&other).is_none());
+        // An address fragment is covered by any fragment it contains.
+        let by_mail = |m: &str| Query {
+            name: Some("mart".into()),
+            mail: Some(m.into()),
+            ..Query::default()
+        };
+        assert!(covers(&by_mail("@x"), &by_mail("b@x")));
+        assert!(!covers(&by_mail("b@x"), &by_mail("@x")));
+        assert!(!covers(&by_mail("@x"), &wide));
+        assert_eq!(n.answer(&by_mail("b@")).unwrap().len(), 1);
         // A truncated answer is never reused.
         n.record(
             &wide,
