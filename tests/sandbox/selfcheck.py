@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -188,6 +189,22 @@ def main():
     check("LDAP has the sandbox service mailbox as ORG", "mssTypeBAL: ORG" in r.stdout)
     r = subprocess.run(base + ["-LLL", "(mssDepartement=2A)", "l", "-z", "1"], capture_output=True, text=True)
     check("LDAP has Corsica (2A)", "dn:" in r.stdout)
+    # --- FHIR Annuaire Santé stand-in
+    fhir = "http://127.0.0.1:18090/fhir/v2"
+    req = urllib.request.Request(f"{fhir}/PractitionerRole?mailbox-mss:contains={A_BOX}",
+                                 headers={"ESANTE-API-KEY": "pli-fhir-sandbox-key"})
+    try:
+        bundle = json.load(urllib.request.urlopen(req, timeout=5))
+        values = [t["value"] for e in bundle.get("entry", []) for t in e["resource"].get("telecom", [])]
+    except Exception as e:  # noqa: BLE001 (reported, not raised)
+        values = [repr(e)]
+    check("FHIR finds Anne's mailbox on her PractitionerRole", A_BOX in values, ", ".join(values)[:80])
+    try:
+        urllib.request.urlopen(f"{fhir}/Practitioner?name=martin", timeout=5)
+        code = 200
+    except urllib.error.HTTPError as e:
+        code = e.code
+    check("FHIR without ESANTE-API-KEY is 401", code == 401, str(code))
     print(f"{len(failures)} failure(s) in {time.time() - t0:.1f} s")
     return 1 if failures else 0
 

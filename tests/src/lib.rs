@@ -4,6 +4,7 @@
 //! read from `target/sandbox/pli.toml` (or `PLI_SANDBOX_CONFIG`). Nothing here fakes a server:
 //! the PSC helpers drive the real `oidc-provider` the way a browser or the e-CPS app would.
 
+pub mod ldif;
 pub mod psc;
 pub mod relay;
 pub mod sync_support;
@@ -22,11 +23,24 @@ pub fn repo_root() -> PathBuf {
         .to_owned()
 }
 
+/// The sandbox configuration file: `PLI_SANDBOX_CONFIG`, else `target/sandbox/pli.toml`.
+pub fn sandbox_config_path() -> PathBuf {
+    std::env::var_os("PLI_SANDBOX_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/sandbox/pli.toml"))
+}
+
+/// The sandbox's state directory (its LDIF, logs…): `PLI_SANDBOX_STATE` as for
+/// `tests/sandbox/up`, else `target/sandbox`.
+pub fn sandbox_state() -> PathBuf {
+    std::env::var_os("PLI_SANDBOX_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/sandbox"))
+}
+
 /// Loads the sandbox configuration, with a clear message when the sandbox is not up.
 pub fn sandbox_config() -> Config {
-    let path = std::env::var_os("PLI_SANDBOX_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/sandbox/pli.toml"));
+    let path = sandbox_config_path();
     Config::load(&path).unwrap_or_else(|e| {
         panic!("sandbox configuration unavailable ({e}); start it with tests/sandbox/up or run scripts/test")
     })

@@ -8,13 +8,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use pli_core::annuaire::{fold, Directory, Query};
 use pli_core::config::MailboxKind;
-use pli_e2e::{repo_root, sandbox_config};
+use pli_e2e::{sandbox_config, sandbox_state};
 
 /// One LDIF record: attribute (lower-case) → values.
 type Record = std::collections::HashMap<String, Vec<String>>;
 
 fn load_ldif() -> Vec<Record> {
-    let path = repo_root().join("target/sandbox/ldap/data.ldif");
+    let path = sandbox_state().join("ldap/data.ldif");
     let text = std::fs::read_to_string(&path).expect("the sandbox's LDIF");
     let mut out = Vec::new();
     for block in text.split("\n\n") {
@@ -89,6 +89,11 @@ fn expected(records: &[Record], q: &Query) -> BTreeSet<String> {
             q.kind
                 .is_none_or(|k| first(r, "msstypebal") == Some(pli_core::annuaire::kind_code(k)))
         })
+        .filter(|r| {
+            q.mail
+                .as_ref()
+                .is_none_or(|m| fold(first(r, "mail").unwrap()).contains(&fold(m)))
+        })
         .map(|r| first(r, "mail").unwrap().to_owned())
         .collect()
 }
@@ -160,6 +165,11 @@ async fn eco_3_1_4_each_filter_alone_and_combined_matches_the_directory() {
             department: Some("75".into()),
             ..q()
         },
+        Query {
+            mail: Some("SECRETARIAT@ch-".into()),
+            department: Some("69".into()),
+            ..q()
+        },
     ];
     let mut compared = 0;
     for query in queries {
@@ -176,7 +186,7 @@ async fn eco_3_1_4_each_filter_alone_and_combined_matches_the_directory() {
         }
     }
     assert!(
-        compared >= 7,
+        compared >= 8,
         "too few complete answers to compare ({compared})"
     );
 }
