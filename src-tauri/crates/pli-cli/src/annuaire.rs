@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::Write;
 
+use pli_core::annuaire::extraction::{extraction_text, ZipLimits};
 use pli_core::annuaire::fhir::FhirDirectory;
 use pli_core::annuaire::local::LocalDirectory;
 use pli_core::annuaire::{parse_kind, Directory, DirectorySource, Query, SearchOutcome};
@@ -17,16 +18,16 @@ use pli_core::config::Config;
 pub enum AnnuaireCommand {
     /// Search the directory (at most 100 entries per server query: refine when told to).
     Search(SearchArgs),
-    /// Import the public "Extraction Correspondance MSSanté" (pipe-separated text, header
-    /// first) as the offline directory, replacing the previous copy; malformed lines are
-    /// reported and skipped.
+    /// Import the public "Extraction Correspondance MSSanté" (the published ZIP, or the
+    /// pipe-separated text inside it) as the offline directory, replacing the previous copy;
+    /// malformed lines are reported and skipped, a suspicious archive imports nothing.
     Import(ImportArgs),
 }
 
 /// Arguments of `pli annuaire import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The extraction file (the text file inside the published ZIP).
+    /// The extraction: the published ZIP as downloaded, or the text file inside it.
     file: std::path::PathBuf,
     /// Print the report as JSON: {"imported": N, "skipped": [[line, reason], …]}.
     #[arg(long)]
@@ -101,7 +102,9 @@ fn import(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(path)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let text = String::from_utf8(bytes).context("the extraction must be UTF-8 text")?;
+    // A ZIP (by its magic bytes) is checked and unpacked in memory before anything is
+    // imported; plain text goes through as it is.
+    let text = extraction_text(bytes, &ZipLimits::default())?;
     let data_dir = pli_core::store::data_dir(&cfg);
     let report = runtime()?.block_on(async {
         let local = LocalDirectory::open(&data_dir).await?;

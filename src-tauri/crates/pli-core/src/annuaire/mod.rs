@@ -7,6 +7,7 @@
 //! results refined locally with accent folding ([`refine`]) so narrowing a query never needs
 //! the server again when the previous answer was complete ([`Narrowing`]).
 
+pub mod extraction;
 pub mod fhir;
 mod filter;
 mod fold;
