@@ -572,3 +572,50 @@ fn cli_searches_the_fhir_source_and_explains_what_it_needs() {
     assert!(shown.contains("[directory.fhir]"), "{shown}");
     assert!(!shown.contains(&sandbox_key()), "{shown}");
 }
+
+/// The compose window's recipient search falls back to FHIR when LDAP cannot be reached, and
+/// says so; without FHIR (and without an offline copy) it reports LDAP's error.
+#[tokio::test]
+async fn compose_search_uses_fhir_when_ldap_is_unreachable() {
+    let mut cfg = sandbox_config();
+    let dir = tempfile::tempdir().unwrap();
+    cfg.data_dir = Some(dir.path().join("data"));
+    if let Some(d) = cfg.directory.as_mut() {
+        d.url = "ldap://127.0.0.1:1".into();
+    }
+    let engine = pli_core::engine::Engine::open(cfg.clone(), std::sync::Arc::new(|_| {}))
+        .await
+        .unwrap();
+    let answer = engine
+        .directory_search(pli_core::api::DirectoryQueryInput {
+            text: Some("girard".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(answer.source, "fhir");
+    assert!(
+        answer
+            .entries
+            .iter()
+            .any(|e| e.mail == "bruno.girard@cabinet-sandbox.mssante.fr"),
+        "{answer:?}"
+    );
+    engine.shutdown().await;
+    drop(engine);
+
+    cfg.directory.as_mut().unwrap().fhir = None;
+    let engine = pli_core::engine::Engine::open(cfg, std::sync::Arc::new(|_| {}))
+        .await
+        .unwrap();
+    let err = engine
+        .directory_search(pli_core::api::DirectoryQueryInput {
+            text: Some("girard".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.is_empty());
+    engine.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! Recipient search for the compose window: recent correspondents first (ranked by use),
 //! then the directory: LDAP over one kept connection, a narrower query answered locally from
-//! the previous complete answer; the offline extraction when LDAP cannot be reached.
+//! the previous complete answer; when LDAP cannot be reached, the FHIR Annuaire Santé API (if
+//! the deployment has a key), then the offline extraction.
 
 use super::{Engine, EngineError, Result};
 use crate::annuaire::local::LocalDirectory;
@@ -96,24 +97,14 @@ impl Engine {
                         .record(&query, &outcome);
                     (outcome.entries, outcome.truncated, "ldap")
                 }
-                Err(ldap_err) => {
-                    let local = LocalDirectory::open(&crate::store::data_dir(&self.inner.cfg))
-                        .await
-                        .map_err(|e| EngineError::Other(e.to_string()))?;
-                    if local
-                        .is_empty()
-                        .await
-                        .map_err(|e| EngineError::Other(e.to_string()))?
-                    {
-                        return Err(ldap_err);
+                Err(ldap_err) => match self.fhir_search(&query).await {
+                    Some(Ok(outcome)) => (outcome.entries, outcome.truncated, "fhir"),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "FHIR directory after LDAP failed");
+                        self.local_search(&query, ldap_err).await?
                     }
-                    let found = local
-                        .search(&query, 101)
-                        .await
-                        .map_err(|e| EngineError::Other(e.to_string()))?;
-                    let truncated = found.len() > 100;
-                    (found.into_iter().take(100).collect(), truncated, "local")
-                }
+                    None => self.local_search(&query, ldap_err).await?,
+                },
             },
         };
         let recents = entries.len();
@@ -133,6 +124,43 @@ impl Engine {
             truncated,
             source: source.to_owned(),
         })
+    }
+
+    /// The FHIR Annuaire Santé answer, when `[directory.fhir]` is configured (`None` if not).
+    async fn fhir_search(
+        &self,
+        query: &Query,
+    ) -> Option<std::result::Result<annuaire::SearchOutcome, String>> {
+        let cfg = self.inner.cfg.directory.as_ref()?.fhir.as_ref()?;
+        let dir = match annuaire::fhir::FhirDirectory::new(cfg, self.inner.cfg.environment) {
+            Ok(d) => d,
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        Some(dir.search(query).await.map_err(|e| e.to_string()))
+    }
+
+    /// The offline extraction's answer; `unreachable` is returned when there is no copy.
+    async fn local_search(
+        &self,
+        query: &Query,
+        unreachable: EngineError,
+    ) -> Result<(Vec<DirectoryEntry>, bool, &'static str)> {
+        let local = LocalDirectory::open(&crate::store::data_dir(&self.inner.cfg))
+            .await
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        if local
+            .is_empty()
+            .await
+            .map_err(|e| EngineError::Other(e.to_string()))?
+        {
+            return Err(unreachable);
+        }
+        let found = local
+            .search(query, 101)
+            .await
+            .map_err(|e| EngineError::Other(e.to_string()))?;
+        let truncated = found.len() > 100;
+        Ok((found.into_iter().take(100).collect(), truncated, "local"))
     }
 
     async fn ldap_search(&self, query: &Query) -> Result<annuaire::SearchOutcome> {
