@@ -9,7 +9,13 @@ session made by `run`, with the throwaway keyring already unlocked.
    WebKitWebDriver: T0 just before POST /session, then `execute/sync` every ~20 ms until the
    first message row (Pli) or the heading (hello-world) is in the DOM. OS page cache dropped
    before every start when /proc/sys/vm/drop_caches is writable.
-3. Idle memory: each app started directly (no WebDriver), IDLE_SECS later the whole process
+3. Scrolling (Pli only): a second cache of SCROLL_MESSAGES (default 100,000) messages; in a
+   WebDriver session after the paint, requestAnimationFrame intervals while the list is idle
+   (the display's frame cadence), then while the list scrolls SCROLL_PX per frame for
+   SCROLL_FRAMES frames (rows fetched page by page as they come into view, like a fast wheel or
+   fling), and the time from a jump to the middle of the list to its rows being on screen.
+   A frame counts as dropped when its interval exceeds 1.5 times the idle cadence.
+4. Idle memory: each app started directly (no WebDriver), IDLE_SECS later the whole process
    tree (app and every descendant: WebKitWebProcess, WebKitNetworkProcess, bwrap, ...) is summed:
    Pss and Rss from /proc/PID/smaps_rollup. The same again inside a WebDriver session after the
    verified paint (the automation session costs a little, so that is reported apart).
@@ -35,6 +41,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 RUNS = int(os.environ.get("RUNS", "5"))
 IDLE_SECS = int(os.environ.get("IDLE_SECS", "60"))
 MESSAGES = int(os.environ.get("MESSAGES", "50000"))
+SCROLL_MESSAGES = int(os.environ.get("SCROLL_MESSAGES", "100000"))
+SCROLL_FRAMES = int(os.environ.get("SCROLL_FRAMES", "300"))
+SCROLL_PX = int(os.environ.get("SCROLL_PX", "120"))
 PROFILE = "bench-app"
 ACCOUNT = "anne.lefevre@pli-sandbox.mssante.fr"
 PAINT_TIMEOUT = 60.0
@@ -240,6 +249,11 @@ class Driver:
         r = http("POST", f"{self.url}/session/{sid}/execute/sync", {"script": js, "args": []}, 30)
         return r.get("value")
 
+    def async_script(self, sid, js, timeout=120):
+        r = http("POST", f"{self.url}/session/{sid}/execute/async", {"script": js, "args": []},
+                 timeout)
+        return r.get("value")
+
     def screenshot(self, sid, path):
         r = http("GET", f"{self.url}/session/{sid}/screenshot")
         import base64
@@ -305,7 +319,7 @@ def start_xvfb():
     return f":{num.decode().strip()}"
 
 
-def write_config(data_dir):
+def write_config(data_dir, name="pli.toml"):
     """The bench's own pli.toml, from the built source's sandbox example; data_dir in
     WORK; operator IMAP/SMTP, PSC and directory on closed loopback ports so nothing the app
     does in the background can reach a server or touch the synthetic cache."""
@@ -326,7 +340,7 @@ def write_config(data_dir):
     text = re.sub(r'(?m)^trust_anchors = .*$', 'trust_anchors = "ca.pem"', text)
     text = re.sub(r'(?m)^issuer = .*$', 'issuer = "http://127.0.0.1:1/auth/realms/esante-wallet"', text)
     text = re.sub(r'(?m)^url = "ldap://.*$', 'url = "ldap://127.0.0.1:1"', text)
-    path = os.path.join(WORK, "pli.toml")
+    path = os.path.join(WORK, name)
     with open(path, "w") as f:
         f.write(text)
     return path, origin
@@ -390,6 +404,90 @@ def idle_webdriver(driver, name, app, args, probe):
     driver.screenshot(sid, os.path.join(WORK, f"webdriver-{name}.png"))
     close_session(driver, sid, app)
     return mem
+
+
+# requestAnimationFrame intervals: `arguments[0]` frames, scrolling `arguments[1]` px per frame
+# (0: idle). Returns the intervals in ms and where the list ended.
+FRAMES_JS = """
+const [count, px, done] = [%d, %d, arguments[arguments.length - 1]];
+const el = document.querySelector('.list-scroll');
+if (!el) { done({error: 'no .list-scroll'}); return; }
+const frames = []; let last = null; let n = 0;
+function tick(t) {
+  if (last !== null) frames.push(t - last);
+  last = t;
+  if (n++ >= count) {
+    done({frames, top: el.scrollTop, height: el.scrollHeight,
+          rows: document.querySelectorAll('[data-testid=message-row]').length});
+    return;
+  }
+  if (px) el.scrollTop += px;
+  requestAnimationFrame(tick);
+}
+requestAnimationFrame(tick);
+"""
+
+# Jump to the middle of the list; resolves when a row of the middle is in the DOM.
+JUMP_JS = """
+const done = arguments[arguments.length - 1];
+const el = document.querySelector('.list-scroll');
+const total = Number(document.querySelector('[data-testid=message-row]').getAttribute('aria-setsize'));
+const t0 = performance.now();
+el.scrollTop = el.scrollHeight / 2;
+const want = Math.floor(total / 2) - 50;
+function check() {
+  const rows = Array.from(document.querySelectorAll('[data-testid=message-row]'));
+  const hit = rows.some((r) => Number(r.getAttribute('aria-posinset')) >= want
+                               && r.textContent.trim().length > 0);
+  if (hit) { done({ms: performance.now() - t0, total}); return; }
+  if (performance.now() - t0 > 20000) { done({error: 'middle rows never shown', total}); return; }
+  requestAnimationFrame(check);
+}
+requestAnimationFrame(check);
+"""
+
+
+def pct(values, q):
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 2)
+
+
+def scroll_test(driver, env):
+    """Frame intervals while the list scrolls over a SCROLL_MESSAGES cache (see the docstring)."""
+    data_dir = os.path.join(WORK, "data-scroll")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    log(f"scroll: seeding {SCROLL_MESSAGES} messages")
+    # Same profile (same keyring key) as the first cache: the app runs with PLI_PROFILE=PROFILE.
+    r = subprocess.run([SEED_BIN, data_dir, PROFILE, ACCOUNT, str(SCROLL_MESSAGES)],
+                       env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"seed failed: {r.stderr[-2000:]}")
+    cfg, _ = write_config(data_dir, "pli-scroll.toml")
+    ms, _, sid, _ = cold_start(driver, "pli-scroll", PLI_BIN, ["--config", cfg], PLI_ROW)
+    idle = driver.async_script(sid, FRAMES_JS % (120, 0))
+    fling = driver.async_script(sid, FRAMES_JS % (SCROLL_FRAMES, SCROLL_PX))
+    jump = driver.async_script(sid, JUMP_JS)
+    driver.screenshot(sid, os.path.join(WORK, "scroll-pli.png"))
+    close_session(driver, sid, PLI_BIN)
+    for what, v in (("idle", idle), ("fling", fling)):
+        if not isinstance(v, dict) or "frames" not in v:
+            raise RuntimeError(f"scroll {what}: {v!r}")
+    cadence = statistics.median(idle["frames"])
+    frames = fling["frames"]
+    return {
+        "messages": SCROLL_MESSAGES,
+        "first_paint_ms": ms,
+        "idle_frame_ms_p50": round(cadence, 2),
+        "scroll": {"frames": len(frames), "px_per_frame": SCROLL_PX,
+                   "rows_passed": round(fling["top"] / 60),
+                   "frame_ms_p50": pct(frames, 0.5), "frame_ms_p95": pct(frames, 0.95),
+                   "frame_ms_max": round(max(frames), 2),
+                   "dropped_frames": sum(1 for f in frames if f > 1.5 * cadence),
+                   "dropped_share": round(sum(1 for f in frames if f > 1.5 * cadence) / len(frames), 3)},
+        "jump_to_middle": jump,
+        "note": "a frame is dropped when its interval exceeds 1.5 x the idle "
+                "cadence (Xvfb, software rendering: no GPU)",
+    }
 
 
 def main():
@@ -462,6 +560,8 @@ def main():
         out[name]["idle"] = idle_direct(name, app, args, env)
     for name, (app, args, probe) in apps.items():
         out[name]["idle_webdriver"] = idle_webdriver(driver, name, app, args, probe)
+    if SCROLL_MESSAGES > 0:
+        out["pli"]["scrolling"] = scroll_test(driver, env)
     stop(driver.proc)
 
     p, h = out["pli"], out["hello"]
