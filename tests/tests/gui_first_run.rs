@@ -240,5 +240,81 @@ async fn scenario(
         "sender of the linked compose: {from}"
     );
     shot(s, "06-link-handed-over").await;
+    s.click("dialog[open] button[title='Fermer']", SHORT)
+        .await?;
+
+    // 8. New mail while Pli runs: a desktop notification (through the session's notification
+    //    server, watched on D-Bus) that says how many messages arrived where, and never who
+    //    wrote or what about; the message itself appears in the list.
+    let mut daemon = std::process::Command::new("/usr/lib/notification-daemon/notification-daemon")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            anyhow::anyhow!("notification-daemon (scripts/install-deps installs it): {e}")
+        })?;
+    let monitor_log = written.with_file_name("notify.log");
+    let mut monitor = std::process::Command::new("dbus-monitor")
+        .args([
+            "--session",
+            "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+        ])
+        .stdout(std::fs::File::create(&monitor_log)?)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    let subject = format!("Résultat confidentiel {stamp}");
+    let mail = format!(
+        "From: Dr Secret TOUTCACHE <secret.toutcache@labo-sandbox.mssante.fr>\r\nTo: {address}\r\n\
+         Subject: {subject}\r\nMessage-ID: <notify-{stamp}@pli.test>\r\n\
+         Date: Mon, 23 Nov 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Hémoglobine glyquée 7,9 %.\r\n"
+    );
+    let cfg = sandbox_config();
+    let mut m = pli_e2e::sync_support::master_session(&cfg, address).await;
+    m.append("INBOX", None, None, mail.as_bytes()).await?;
+    m.logout().await.ok();
+    let outcome = async {
+        let deadline = std::time::Instant::now() + LONG;
+        let seen = loop {
+            let log = std::fs::read_to_string(&monitor_log).unwrap_or_default();
+            if log.contains("nouveau message") {
+                break log;
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "no notification for the new mail: {log}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        anyhow::ensure!(seen.contains(address), "the mailbox is named: {seen}");
+        for secret in [
+            subject.as_str(),
+            "TOUTCACHE",
+            "secret.toutcache",
+            "Hémoglobine",
+        ] {
+            anyhow::ensure!(!seen.contains(secret), "{secret} in a notification: {seen}");
+        }
+        s.wait_until(
+            &format!(
+                "Array.from(document.querySelectorAll('[data-testid=message-row]'))\
+                 .some((r) => r.textContent.includes('{subject}'))"
+            ),
+            LONG,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    monitor.kill().ok();
+    daemon.kill().ok();
+    monitor.wait().ok();
+    daemon.wait().ok();
+    outcome?;
+    shot(s, "07-new-mail").await;
     Ok(())
 }
