@@ -214,8 +214,8 @@ export function installFake(fx, opts) {
       patient,
       // Every third message asks for a read receipt, so the a11y pass sees the prompt.
       deliveries: id % 2 === 0 ? [
-        { recipient: "bruno.girard@cabinet-sandbox.mssante.fr", state: "read", detail: "manual-action/MDN-sent-manually; displayed", at: 1763800000 },
-        { recipient: "279035121518989@patient.mssante.fr", state: "failed", detail: "5.1.1", at: 1763790000 },
+        { recipient: "bruno.girard@cabinet-sandbox.mssante.fr", state: "read", detail: "manual-action/MDN-sent-manually; displayed", explanation: null, at: 1763800000 },
+        { recipient: "279035121518989@patient.mssante.fr", state: "failed", detail: "5.1.1", explanation: "non distribué : ce patient n'a pas de messagerie Mon espace santé ouverte (compte fermé, INS inconnu ou adresse invalide) (code 5.1.1)", at: 1763790000 },
       ] : [],
       receipt_request: id % 3 === 0 ? { to: r.from_addr ?? "expediteur@x.mssante.fr", differs_from_return_path: id % 2 === 0 } : null,
     };

@@ -339,6 +339,8 @@ pub struct DeliveryView {
     pub state: String,
     /// The MDN disposition or the DSN status code (e.g. `5.1.1`).
     pub detail: Option<String>,
+    /// For a failed or delayed delivery: what it means, in French.
+    pub explanation: Option<String>,
     /// When the report arrived (Unix seconds).
     pub at: Option<i64>,
 }

@@ -151,6 +151,10 @@ state: string,
  */
 detail: string | null, 
 /**
+ * For a failed or delayed delivery: what it means, in French.
+ */
+explanation: string | null, 
+/**
  * When the report arrived (Unix seconds).
  */
 at: number | null, };

@@ -269,11 +269,21 @@ impl Engine {
                     .reports_for(mid)
                     .await?
                     .into_iter()
-                    .map(|(state, recipient, detail, at)| crate::api::DeliveryView {
-                        recipient,
-                        state,
-                        detail,
-                        at,
+                    .map(|(state, recipient, detail, at)| {
+                        let patient = recipient
+                            .as_deref()
+                            .is_some_and(|r| r.ends_with(&format!("@{}", self.patient_domain())));
+                        crate::api::DeliveryView {
+                            explanation: crate::mssante::receipts::explain_delivery(
+                                &state,
+                                detail.as_deref(),
+                                patient,
+                            ),
+                            recipient,
+                            state,
+                            detail,
+                            at,
+                        }
                     })
                     .collect(),
                 None => Vec::new(),

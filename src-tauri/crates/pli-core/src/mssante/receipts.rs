@@ -226,6 +226,53 @@ pub fn parse_report(raw: &[u8]) -> Option<Report> {
     })
 }
 
+/// What a failed or delayed delivery means for the user, in French, from the DSN status code
+/// (RFC 3463) and whether the recipient is a Mon espace santé patient. Mon espace santé returns
+/// "Message non distribué" for a closed mailbox, an unknown patient or invalid address, and an
+/// oversized message (ENS v1.3 §6, `../shared/spec/mssante.md` §5); which exact codes it uses is
+/// not published, so the classes of RFC 3463 are read, the patient wording chosen when the
+/// recipient is a patient. `None` for a successful report.
+pub fn explain_delivery(state: &str, status: Option<&str>, patient: bool) -> Option<String> {
+    let code = status.unwrap_or("").trim();
+    let mut parts = code.split('.');
+    let (class, subject, detail) = (parts.next(), parts.next(), parts.next());
+    let what = match (state, class, subject, detail) {
+        ("delayed", ..) | (_, Some("4"), ..) => {
+            "remise retardée : le serveur du destinataire réessaie, rien à faire pour l'instant"
+                .to_owned()
+        }
+        ("failed", _, Some("1"), _) if patient => {
+            "non distribué : ce patient n'a pas de messagerie Mon espace santé ouverte (compte \
+             fermé, INS inconnu ou adresse invalide)"
+                .to_owned()
+        }
+        ("failed", _, Some("1"), _) => {
+            "non distribué : adresse inconnue chez l'opérateur du destinataire (vérifiez-la dans \
+             l'annuaire)"
+                .to_owned()
+        }
+        ("failed", _, Some("2"), Some("2")) => {
+            "non distribué : boîte du destinataire pleine".into()
+        }
+        ("failed", _, Some("3"), Some("4")) | ("failed", _, Some("2"), Some("3")) if patient => {
+            "non distribué : message trop volumineux, 25 Mo au plus vers Mon espace santé".into()
+        }
+        ("failed", _, Some("3"), Some("4")) | ("failed", _, Some("2"), Some("3")) => {
+            "non distribué : message trop volumineux pour le serveur du destinataire".into()
+        }
+        ("failed", _, Some("7"), _) => {
+            "non distribué : refusé par le serveur du destinataire (règle de sécurité)".into()
+        }
+        ("failed", ..) => "non distribué".into(),
+        _ => return None,
+    };
+    Some(if code.is_empty() {
+        what
+    } else {
+        format!("{what} (code {code})")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +298,32 @@ mod tests {
             }
         );
         assert!(parse_report(b"Subject: x\r\n\r\nhello\r\n").is_none());
+    }
+
+    #[test]
+    fn failures_are_explained_for_patients_and_professionals() {
+        let p = explain_delivery("failed", Some("5.1.1"), true).unwrap();
+        assert!(p.contains("Mon espace santé") && p.contains("5.1.1"), "{p}");
+        let pro = explain_delivery("failed", Some("5.1.1"), false).unwrap();
+        assert!(
+            pro.contains("adresse inconnue") && !pro.contains("Mon espace"),
+            "{pro}"
+        );
+        assert!(explain_delivery("failed", Some("5.3.4"), true)
+            .unwrap()
+            .contains("25 Mo"));
+        assert!(explain_delivery("failed", Some("5.2.2"), false)
+            .unwrap()
+            .contains("pleine"));
+        assert!(explain_delivery("delayed", Some("4.4.1"), false)
+            .unwrap()
+            .contains("retardée"));
+        assert_eq!(
+            explain_delivery("failed", None, false).as_deref(),
+            Some("non distribué")
+        );
+        assert_eq!(explain_delivery("delivered", Some("2.0.0"), false), None);
+        assert_eq!(explain_delivery("read", None, true), None);
     }
 
     #[test]
