@@ -266,12 +266,18 @@ impl LocalDirectory {
             // Only punctuation: nothing can match; never fall back to "everything".
             return Ok(Vec::new());
         }
-        let mut sql = String::from("SELECT e.* FROM entries e");
-        // (rowid order is name order: see `import`.)
+        // Rowid order is name order (see `import`). With name words, the FTS table drives the
+        // join and the order: FTS5 hands out matches in rowid order, so `ORDER BY f.rowid`
+        // needs no sort and the LIMIT stops early (`ORDER BY e.rowid` made SQLite sort every
+        // match first: 186 ms → 0.2 ms for "ma" over 500,000 entries, tests/bench/annuaire).
+        let mut sql = String::from(if ws.is_empty() {
+            "SELECT e.* FROM entries e"
+        } else {
+            "SELECT e.* FROM entries_fts f JOIN entries e ON e.rowid = f.rowid"
+        });
         let mut binds: Vec<String> = Vec::new();
         let mut conds: Vec<String> = Vec::new();
         if !ws.is_empty() {
-            sql.push_str(" JOIN entries_fts f ON f.rowid = e.rowid");
             conds.push("entries_fts MATCH ?".into());
             // Each word as a quoted prefix term: user text cannot inject FTS syntax.
             binds.push(
@@ -308,7 +314,11 @@ impl LocalDirectory {
             sql.push_str(" WHERE ");
             sql.push_str(&conds.join(" AND "));
         }
-        sql.push_str(" ORDER BY e.rowid LIMIT ?");
+        sql.push_str(if ws.is_empty() {
+            " ORDER BY e.rowid LIMIT ?"
+        } else {
+            " ORDER BY f.rowid LIMIT ?"
+        });
         let mut q = sqlx::query(&sql);
         for b in &binds {
             q = q.bind(b);
