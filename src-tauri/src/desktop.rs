@@ -66,6 +66,27 @@ pub fn setup_links(app: &AppHandle) {
     }
 }
 
+/// Pli's window shows one local page and never navigates: WebKitGTK's "document viewer" cache
+/// model turns off the browser caches (back/forward page cache, memory cache of resources) that
+/// a single-page app does not use, which WebKit documents as substantially reducing memory
+/// (tests/bench/app measures the idle memory).
+pub fn lighten_webview(app: &AppHandle) {
+    #[cfg(target_os = "linux")]
+    if let Some(window) = app.get_webview_window("main") {
+        let set = window.with_webview(|wv| {
+            use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+            if let Some(ctx) = wv.inner().context() {
+                ctx.set_cache_model(CacheModel::DocumentViewer);
+            }
+        });
+        if let Err(e) = set {
+            tracing::debug!(error = %e, "webview cache model not set");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
+
 /// The tray icon: open, quit; its tooltip (and label where the desktop shows one) carries the
 /// unread count.
 pub fn setup_tray(app: &AppHandle) -> tauri::Result<()> {

@@ -41,6 +41,7 @@ pub fn run() {
             // Self-installed without a configuration: updates stay on (the default).
             let updates = state.updates();
             app.manage(state);
+            desktop::lighten_webview(app.handle());
             updates::check_in_background(app.handle(), &updates);
             if let Err(e) = desktop::setup_tray(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon on this desktop");
