@@ -1,6 +1,9 @@
 import { mount } from "svelte";
 import App from "./App.svelte";
 import "./app.css";
+import { mark } from "./lib/timing";
+
+mark("script");
 
 const target = document.getElementById("app");
 if (!target) throw new Error("#app missing from index.html");

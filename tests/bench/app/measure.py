@@ -519,6 +519,7 @@ def main():
     paint = {k: [] for k in apps}
     session = {k: [] for k in apps}
     dropped = []
+    breakdown = []
     # One warm-up start each (not counted): first-ever start of a binary also creates the
     # WebKit data dirs; afterwards every start is a new process on an unchanged disk state.
     for name, (app, args, probe) in apps.items():
@@ -529,6 +530,13 @@ def main():
         for name, (app, args, probe) in apps.items():
             ms, sms, sid, d = cold_start(driver, name, app, args, probe)
             dropped.append(d)
+            if name == "pli":
+                # Where the time went inside the page (ui/src/lib/timing.ts): ms since the
+                # page's navigation start for each milestone; the page is loaded after the
+                # session came up, so add webdriver_session_ms for the wall clock.
+                marks = driver.script(sid, "return window.__pliTimings || null")
+                if isinstance(marks, dict):
+                    breakdown.append(marks)
             if name == "pli" and i == 0:
                 out["pli_rows_in_first_paint"] = driver.script(sid, PLI_ROW)
                 out["pli_total_shown"] = driver.script(
@@ -556,6 +564,11 @@ def main():
             "first_paint_warm_os_cache_ms": {"median": statistics.median(warm[name]),
                                              "runs": warm[name]},
         }
+    if breakdown:
+        steps = sorted({k for m in breakdown for k in m}, key=lambda k: statistics.median(
+            [m[k] for m in breakdown if k in m]))
+        out["pli"]["page_milestones_ms"] = {
+            k: statistics.median([m[k] for m in breakdown if k in m]) for k in steps}
     for name, (app, args, probe) in apps.items():
         out[name]["idle"] = idle_direct(name, app, args, env)
     for name, (app, args, probe) in apps.items():

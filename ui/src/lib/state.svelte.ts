@@ -20,6 +20,7 @@ import {
   type SessionInfo,
 } from "./backend";
 import { dict, fmt, type Dict, type Lang } from "./i18n";
+import { mark } from "./timing";
 
 export type Theme = "system" | "light" | "dark";
 export type View = "mail" | "patients" | "audit" | "outbox";
@@ -94,6 +95,7 @@ export class ListModel {
         this.total = page.total;
         this.loaded = true;
         this.pages = { ...this.pages, [p]: page.rows };
+        mark("first_page");
       },
       (e: unknown) => {
         if (gen !== this.#generation) return;

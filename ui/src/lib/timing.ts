@@ -1,0 +1,10 @@
+// Start-up milestones (ms since the page's navigation start), first occurrence only, kept in
+// `window.__pliTimings` so that tests/bench/app can say where the time to the first inbox paint
+// goes. Nothing is sent anywhere; the names are the steps, never data.
+const marks: Record<string, number> = {};
+
+export function mark(step: string) {
+  if (step in marks) return;
+  marks[step] = Math.round(performance.now());
+  (window as unknown as { __pliTimings: Record<string, number> }).__pliTimings = marks;
+}
