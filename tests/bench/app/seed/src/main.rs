@@ -218,6 +218,7 @@ async fn time_queries(data_dir: &std::path::Path, profile: &str, runs: usize) {
     let mut folders = Vec::new();
     let mut first_page = Vec::new();
     let mut patients = Vec::new();
+    let mut middle = Vec::new();
     let mut total = 0;
     for run in 0..=runs {
         let t = Instant::now();
@@ -237,6 +238,12 @@ async fn time_queries(data_dir: &std::path::Path, profile: &str, runs: usize) {
         assert!(!rows.is_empty());
         total = n;
         let t = Instant::now();
+        store
+            .page(&PageScope::Unified, DOMAIN, total / 2, 100)
+            .await
+            .expect("middle page");
+        let mid = ms(t);
+        let t = Instant::now();
         store.patient_threads(DOMAIN).await.expect("patients");
         let th = ms(t);
         store.close().await;
@@ -245,14 +252,16 @@ async fn time_queries(data_dir: &std::path::Path, profile: &str, runs: usize) {
             folders.push(f);
             first_page.push(p);
             patients.push(th);
+            middle.push(mid);
         }
     }
     println!(
-        "{{\"runs\":{runs},\"unified_total\":{total},\"open_ms\":{},\"folder_counts_ms\":{},\"first_page_ms\":{},\"patient_threads_ms\":{}}}",
+        "{{\"runs\":{runs},\"unified_total\":{total},\"open_ms\":{},\"folder_counts_ms\":{},\"first_page_ms\":{},\"patient_threads_ms\":{},\"middle_page_ms\":{}}}",
         median(open),
         median(folders),
         median(first_page),
-        median(patients)
+        median(patients),
+        median(middle)
     );
 }
 
