@@ -26,6 +26,7 @@ Usage : pli-desktop [--config FICHIER]
 ";
 
 fn main() -> ExitCode {
+    pli_core::init_process();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let has = |flags: &[&str]| args.iter().any(|a| flags.iter().any(|f| a == f));
     if has(&["--version", "-V"]) {

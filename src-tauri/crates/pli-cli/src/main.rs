@@ -71,6 +71,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    pli_core::init_process();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
         .with_writer(std::io::stderr)

@@ -19,3 +19,14 @@ pub mod tls;
 
 /// Pli's version, as shown by `pli --version` and the app.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Process-wide set-up, the first thing `main` does: OpenSSL (the cipher of SQLCipher) is
+/// initialised *without* its exit-time clean-up. That clean-up runs inside `exit()` while
+/// sqlx's SQLite worker threads may still be ending and freeing their own OpenSSL state, and
+/// the race aborted a process now and then with "double free or corruption" after its work was
+/// done (twice in some 250 runs of `pli search` and of the e2e binaries). Nothing is lost by
+/// skipping it: the OS reclaims a process's memory at exit. OpenSSL honours the first
+/// initialisation's choice, so this must run before any cache is opened.
+pub fn init_process() {
+    openssl_sys::init();
+}
