@@ -10,7 +10,7 @@ pub mod relay;
 pub mod sync_support;
 pub mod webdriver;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pli_core::config::{Config, SandboxPerson};
@@ -61,4 +61,21 @@ pub fn person(cfg: &Config, role: &str) -> SandboxPerson {
 /// The rustls configuration trusting the sandbox CA only.
 pub fn tls(cfg: &Config) -> Arc<pli_core::tls::ClientConfig> {
     pli_core::tls::client_config(&cfg.operator.trust_anchors).expect("sandbox CA")
+}
+
+/// The `pli` binary built beside the test binaries (target/<profile>/deps/<test> →
+/// target/<profile>/pli; `scripts/test` builds pli-cli first).
+pub fn pli_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} missing: build it first (cargo build -p pli-cli)",
+        bin.display()
+    );
+    bin
 }

@@ -520,18 +520,7 @@ async fn fhir_key_comes_from_the_os_keyring() {
 }
 
 fn pli(args: &[&str]) -> std::process::Output {
-    // target/<profile>/deps/<test> → target/<profile>/pli
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing: cargo build -p pli-cli",
-        bin.display()
-    );
+    let bin = pli_e2e::pli_binary();
     Command::new(bin)
         .arg("--config")
         .arg(sandbox_config_path())

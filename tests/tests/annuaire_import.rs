@@ -35,17 +35,7 @@ impl Env {
     }
 
     fn pli(&self, args: &[&str]) -> Output {
-        let exe = std::env::current_exe().unwrap();
-        let bin = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            bin.exists(),
-            "{} missing: cargo build -p pli-cli",
-            bin.display()
-        );
+        let bin = pli_e2e::pli_binary();
         Command::new(bin)
             .arg("--config")
             .arg(&self.config)

@@ -3,7 +3,6 @@
 //! pli.toml), and the discovered endpoints really open the mailbox (IMAP) and the submission
 //! server with a PSC token.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -122,27 +121,11 @@ async fn eco_1_1_9_unknown_domain_is_a_french_no_record_error() {
     assert!(bad.to_string().contains("invalide"), "{bad}");
 }
 
-fn pli_binary() -> PathBuf {
-    // target/<profile>/deps/<test> → target/<profile>/pli
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing: build it first (cargo build -p pli-cli)",
-        bin.display()
-    );
-    bin
-}
-
 #[test]
 fn eco_1_1_9_cli_discover_prints_json_and_honours_overrides() {
     let config = pli_e2e::repo_root().join("target/sandbox/pli.toml");
     let run = |args: &[&str]| {
-        Command::new(pli_binary())
+        Command::new(pli_e2e::pli_binary())
             .arg("--config")
             .arg(&config)
             .arg("discover")

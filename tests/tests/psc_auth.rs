@@ -514,22 +514,6 @@ async fn eco_1_0_1_smtp_submission_authenticates_with_the_session() {
     }
 }
 
-fn pli_binary() -> std::path::PathBuf {
-    // target/<profile>/deps/<test> → target/<profile>/pli (scripts/test builds pli-cli first).
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing: build it first (cargo build -p pli-cli)",
-        bin.display()
-    );
-    bin
-}
-
 fn sandbox_config_path() -> std::path::PathBuf {
     std::env::var_os("PLI_SANDBOX_CONFIG")
         .map(Into::into)
@@ -537,7 +521,7 @@ fn sandbox_config_path() -> std::path::PathBuf {
 }
 
 fn pli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(pli_binary())
+    std::process::Command::new(pli_e2e::pli_binary())
         .arg("--config")
         .arg(sandbox_config_path())
         .args(args)
@@ -627,7 +611,7 @@ async fn cli_browser_login_prints_the_address_and_waits_for_the_loopback() {
     let _k = KEYRING.lock().await;
     let cfg = sandbox_config();
     let bruno = person(&cfg, "gp");
-    let mut child = std::process::Command::new(pli_binary())
+    let mut child = std::process::Command::new(pli_e2e::pli_binary())
         .arg("--config")
         .arg(sandbox_config_path())
         .args([

@@ -2,7 +2,6 @@
 //! keyring, run by `scripts/test`): the CLI composes, queues, submits and copies to Sent; the
 //! recipient's INBOX and the patient's INBOX are read back over IMAP.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -14,21 +13,6 @@ use pli_e2e::{person, psc, sandbox_config, tls};
 use tokio::net::TcpStream;
 
 type Session = async_imap::Session<tokio_rustls::client::TlsStream<TcpStream>>;
-
-fn pli_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing: cargo build -p pli-cli",
-        bin.display()
-    );
-    bin
-}
 
 async fn imap_login(cfg: &Config, user: &str, password: &str) -> Session {
     let tcp = TcpStream::connect(("127.0.0.1", 10993)).await.unwrap();
@@ -85,7 +69,7 @@ async fn eco_2_2_8_cli_send_with_a_cda_and_end_exchange_with_a_patient() {
     std::fs::write(&body, "Bonjour,\nle compte rendu est joint.\n").unwrap();
     let profile = format!("e2e-send-{}", stamp());
     let run = |args: &[&str]| -> Output {
-        Command::new(pli_binary())
+        Command::new(pli_e2e::pli_binary())
             .arg("--config")
             .arg(&config)
             .args(args)
@@ -188,7 +172,7 @@ async fn eco_1_2_1_cli_send_uses_the_psc_session_from_the_keyring_without_a_toke
     std::fs::write(&body, "Bonjour.\n").unwrap();
     let profile = format!("e2e-send-psc-{}", stamp());
     let run = |args: &[&str]| -> Output {
-        Command::new(pli_binary())
+        Command::new(pli_e2e::pli_binary())
             .arg("--config")
             .arg(&config)
             .args(args)

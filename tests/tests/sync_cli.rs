@@ -2,27 +2,11 @@
 //! --json` on the sandbox, with the cache key in the real OS keyring (Secret Service, run by
 //! `scripts/test`); the cache file holds no plaintext, and a wrong key fails clearly.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use pli_e2e::sync_support::stamp;
 use pli_e2e::{person, psc, sandbox_config};
-
-fn pli_binary() -> PathBuf {
-    // target/<profile>/deps/<test> → target/<profile>/pli
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join(format!("pli{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} missing: build it first (cargo build -p pli-cli)",
-        bin.display()
-    );
-    bin
-}
 
 struct Pli {
     config: PathBuf,
@@ -32,7 +16,7 @@ struct Pli {
 
 impl Pli {
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(pli_binary())
+        Command::new(pli_e2e::pli_binary())
             .arg("--config")
             .arg(&self.config)
             .args(args)
