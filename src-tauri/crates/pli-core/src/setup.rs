@@ -119,14 +119,6 @@ pub fn preset(environment: Environment) -> Preset {
     }
 }
 
-fn env_id(e: Environment) -> &'static str {
-    match e {
-        Environment::Production => "production",
-        Environment::Bas => "bas",
-        Environment::Sandbox => "sandbox",
-    }
-}
-
 /// The environment named `id` (`production`, `bas`, `sandbox`).
 pub fn parse_environment(id: &str) -> Result<Environment, String> {
     match id {
@@ -154,7 +146,7 @@ pub fn defaults() -> SetupDefaults {
         .map(|e| {
             let p = preset(e);
             SetupEnvironment {
-                id: env_id(e).into(),
+                id: crate::auth::psc::env_name(e).into(),
                 psc_issuer: p.issuer,
                 directory: p.directory.url,
                 psc_client_id: p.built_in_client_id,
