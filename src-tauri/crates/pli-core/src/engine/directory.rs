@@ -132,11 +132,18 @@ impl Engine {
         query: &Query,
     ) -> Option<std::result::Result<annuaire::SearchOutcome, String>> {
         let cfg = self.inner.cfg.directory.as_ref()?.fhir.as_ref()?;
-        let dir = match annuaire::fhir::FhirDirectory::new(cfg, self.inner.cfg.environment) {
-            Ok(d) => d,
-            Err(e) => return Some(Err(e.to_string())),
-        };
-        Some(dir.search(query).await.map_err(|e| e.to_string()))
+        // One client per engine: its connection pool and the key read once, not per keystroke.
+        let dir = self
+            .inner
+            .fhir
+            .get_or_try_init(|| async {
+                annuaire::fhir::FhirDirectory::new(cfg, self.inner.cfg.environment)
+            })
+            .await;
+        match dir {
+            Ok(d) => Some(d.search(query).await.map_err(|e| e.to_string())),
+            Err(e) => Some(Err(e.to_string())),
+        }
     }
 
     /// The offline extraction's answer; `unreachable` is returned when there is no copy.

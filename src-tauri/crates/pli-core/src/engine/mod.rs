@@ -95,6 +95,8 @@ struct Inner {
     events: EventSink,
     active: RwLock<Option<Active>>,
     directory: tokio::sync::Mutex<Option<Directory>>,
+    /// The FHIR directory client, made on first use (key read from the keyring once).
+    fhir: tokio::sync::OnceCell<crate::annuaire::fhir::FhirDirectory>,
     narrowing: Mutex<Narrowing>,
     /// Locks the session after inactivity (the UI touches it on user activity).
     lock: Arc<crate::auth::InactivityLock>,
@@ -154,6 +156,7 @@ impl Engine {
                 events,
                 active: RwLock::new(None),
                 directory: tokio::sync::Mutex::new(None),
+                fhir: tokio::sync::OnceCell::new(),
                 narrowing: Mutex::new(Narrowing::default()),
                 lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
                 raw_cache: Mutex::new(VecDeque::new()),
