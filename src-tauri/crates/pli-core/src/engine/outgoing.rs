@@ -156,6 +156,73 @@ pub async fn drain_now(
     Ok((mine.into_iter().next(), others))
 }
 
+/// How long `submit` waits for another drain's attempt at its message: the SMTP timeout
+/// (60 s) and the copy to Sent, with a margin. After that the message is reported as queued,
+/// which stays true: the outbox still holds it.
+const OTHER_DRAIN_WAIT: Duration = Duration::from_secs(90);
+
+/// The outcome of the attempt another drain (the outbox loop) is making at `message_id`,
+/// read from the outbox row as it changes: gone or `submitted` is sent, `failed` is the
+/// permanent refusal, back to `pending` is a retry. `None` when the attempt outlasts
+/// [`OTHER_DRAIN_WAIT`].
+async fn outcome_of_other_drain(
+    store: &Store,
+    account: &str,
+    message_id: &str,
+) -> Result<Option<Outcome>> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let row = store
+            .outbox_rows(account.trim())
+            .await?
+            .into_iter()
+            .find(|r| r.message_id == message_id);
+        let refused = |r: &crate::store::OutboxRow| -> Vec<(String, String)> {
+            r.refused
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default()
+        };
+        let message_id = message_id.to_owned();
+        match row {
+            None => {
+                return Ok(Some(Outcome::Delivered {
+                    message_id,
+                    refused: Vec::new(),
+                    sent_copy: true,
+                }))
+            }
+            Some(r) if r.state == "submitted" => {
+                return Ok(Some(Outcome::Delivered {
+                    message_id,
+                    refused: refused(&r),
+                    sent_copy: false,
+                }))
+            }
+            Some(r) if r.state == "failed" => {
+                return Ok(Some(Outcome::Failed {
+                    message_id,
+                    error: r.last_error.clone().unwrap_or_default(),
+                    refused: refused(&r),
+                }))
+            }
+            Some(r) if r.state == "pending" && r.attempts > 0 => {
+                return Ok(Some(Outcome::Retry {
+                    message_id,
+                    error: r.last_error.clone().unwrap_or_default(),
+                    retry_in_secs: (r.next_attempt_at - crate::store::now()).max(0),
+                }))
+            }
+            Some(_) if started.elapsed() >= OTHER_DRAIN_WAIT => return Ok(None),
+            Some(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(500));
+            }
+        }
+    }
+}
+
 fn drain(cfg: &Config, store: &Store, credentials: Arc<dyn Credentials>) -> Result<Drain> {
     Ok(Drain {
         operator: cfg.operator.clone(),
@@ -284,6 +351,15 @@ impl Engine {
             &composed.message_id,
         )
         .await?;
+        let outcome = match outcome {
+            Some(o) => Some(o),
+            // The outbox loop claimed the row between the enqueue and our drain: its attempt
+            // decides, so wait for it rather than answering "queued" for a message that is
+            // being sent (or refused) at this very moment.
+            None => {
+                outcome_of_other_drain(&self.inner.store, &account, &composed.message_id).await?
+            }
+        };
         self.emit(EngineEvent::OutboxChanged { account });
         Ok(result_of(&composed, outcome))
     }
@@ -519,5 +595,89 @@ impl Engine {
             account: item.account,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CacheKey, DB_FILE};
+
+    const ACCOUNT: &str = "anne@x.mssante.fr";
+    const MID: &str = "m1@x.mssante.fr";
+
+    /// A store holding one message that another drain has just claimed.
+    async fn claimed() -> (Store, i64, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join(DB_FILE), &CacheKey::generate())
+            .await
+            .unwrap();
+        let to = vec!["b@y.mssante.fr".to_owned()];
+        let id = s
+            .outbox_enqueue(&NewOutgoing {
+                account: ACCOUNT,
+                account_kind: "PER",
+                message_id: MID,
+                recipients: &to,
+                dsn: false,
+                raw: b"x",
+                ends_exchange_with: &[],
+            })
+            .await
+            .unwrap();
+        assert!(s.outbox_mark_sending(id, "pending", 0, 60).await.unwrap());
+        (s, id, dir)
+    }
+
+    #[tokio::test]
+    async fn the_other_drains_refusal_is_the_answer_not_queued() {
+        let (s, id, _d) = claimed().await;
+        let other = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let refused = r#"[["b@y.mssante.fr","550 5.1.1 inconnu"]]"#;
+            other
+                .outbox_fail(id, "destinataire refusé", Some(refused))
+                .await
+                .unwrap();
+        });
+        match outcome_of_other_drain(&s, ACCOUNT, MID).await.unwrap() {
+            Some(Outcome::Failed { error, refused, .. }) => {
+                assert_eq!(error, "destinataire refusé");
+                assert_eq!(refused[0].0, "b@y.mssante.fr");
+            }
+            other => panic!("expected the refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_other_drains_delivery_and_retry_are_reported() {
+        let (s, id, _d) = claimed().await;
+        let other = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            other.outbox_mark_submitted(id, None).await.unwrap();
+            other.outbox_remove(id).await.unwrap();
+        });
+        assert!(matches!(
+            outcome_of_other_drain(&s, ACCOUNT, MID).await.unwrap(),
+            Some(Outcome::Delivered { .. })
+        ));
+
+        let (s, id, _d) = claimed().await;
+        s.outbox_retry_later(id, "connexion coupée", 120)
+            .await
+            .unwrap();
+        match outcome_of_other_drain(&s, ACCOUNT, MID).await.unwrap() {
+            Some(Outcome::Retry {
+                error,
+                retry_in_secs,
+                ..
+            }) => {
+                assert_eq!(error, "connexion coupée");
+                assert!((100..=120).contains(&retry_in_secs), "{retry_in_secs}");
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        }
     }
 }

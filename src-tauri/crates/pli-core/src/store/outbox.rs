@@ -34,6 +34,8 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     /// Per-recipient refusals (JSON).
     pub refused: Option<String>,
+    /// When the next attempt is due (`pending`) or the lease ends (`sending`), Unix time.
+    pub next_attempt_at: i64,
 }
 
 /// What to queue.
@@ -67,10 +69,11 @@ type Row = (
     i64,
     Option<String>,
     Option<String>,
+    i64,
 );
 
 const SELECT: &str = "SELECT o.id, a.address, o.message_id, o.envelope_from, o.recipients, o.dsn,
-        o.raw, o.state, o.attempts, o.last_error, o.refused
+        o.raw, o.state, o.attempts, o.last_error, o.refused, o.next_attempt_at
      FROM outbox o JOIN accounts a ON a.id = o.account_id";
 
 fn row(r: Row) -> OutboxRow {
@@ -89,6 +92,7 @@ fn row(r: Row) -> OutboxRow {
         attempts: r.8,
         last_error: r.9,
         refused: r.10,
+        next_attempt_at: r.11,
     }
 }
 
