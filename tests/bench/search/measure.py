@@ -249,7 +249,7 @@ def main():
     doc["search"] = {"overall": overall, "queries": rows,
                      "pli_keyring_get_ms": inproc["keyring_get_ms"],
                      "pli_open_store_ms": inproc["open_ms"],
-                     "query_plans": {x["query"]: x["plan"] for x in inproc["queries"]}}
+                     "query_plans": {x["query"]: {"driver": x.get("driver"), "plan": x["plan"]} for x in inproc["queries"]}}
     doc["targets"] = {
         "in_process_p95_le_20ms": {"target_ms": 20, "overall_p95_ms": overall["pli_in_process_p95_ms"],
                                    "worst_query_p95_ms": worst_inproc,

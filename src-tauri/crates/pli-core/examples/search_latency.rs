@@ -6,32 +6,14 @@
 //! QUERY runs `store.search` once as a warm-up and RUNS times timed, and prints one JSON
 //! document: the time of reading the key from the keyring and of `open_profile`; per query the hits of the page, p50/p95/max in milliseconds, and diagnostics
 //! measured on a separate read-only connection: how many messages the full-text index matches
-//! (`count(*)` over `search_fts MATCH`, with its p50 time) and the query plan of the search SQL.
-//! The diagnostic SQL is a copy of `store/search.rs`; keep them in step.
+//! (`count(*)` over `search_fts MATCH`, with its p50 time), and which plan `Store::search_plan`
+//! says the search takes (matches first or date index first) with SQLite's query plan.
 
 use std::time::Instant;
 
-use pli_core::store::{CacheKey, SearchFilter, Store, DB_FILE};
+use pli_core::store::{fts_query, CacheKey, SearchFilter, Store, DB_FILE};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::Row;
-
-/// The search SQL of `store/search.rs` with the filters all off (for `EXPLAIN QUERY PLAN`).
-const SEARCH_SQL: &str =
-    "SELECT m.id, a.address, fo.name, m.uid, m.message_id, m.from_addr, m.subject,
-        m.received_at, m.seen, m.has_documents, m.snippet
- FROM messages m
- JOIN folders fo ON fo.id = m.folder_id
- JOIN accounts a ON a.id = fo.account_id
- WHERE (?1 = '' OR m.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1))
-   AND (?2 IS NULL OR a.address = ?2)
-   AND (?3 IS NULL OR fo.name = ?3)
-   AND (?4 IS NULL OR instr(m.from_addr, lower(?4)) > 0)
-   AND (?5 IS NULL OR m.received_at >= ?5)
-   AND (?6 IS NULL OR m.received_at < ?6)
-   AND (NOT ?7 OR m.seen = 0)
-   AND (NOT ?8 OR m.has_documents = 1)
- ORDER BY m.received_at DESC, m.id DESC
- LIMIT ?9 OFFSET ?10";
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     // Nearest rank: the smallest value with at least p % of the samples at or below it.
@@ -45,30 +27,6 @@ fn ms(t: Instant) -> f64 {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-/// Same quoting as `store::search::fts_query` (private there).
-fn fts_query(input: &str) -> String {
-    input
-        .split_whitespace()
-        .filter_map(|w| {
-            let prefix = w.ends_with('*');
-            let core: String = w
-                .trim_end_matches('*')
-                .chars()
-                .filter(|c| *c != '"')
-                .collect();
-            if core.is_empty() {
-                return None;
-            }
-            Some(if prefix {
-                format!("\"{core}\"*")
-            } else {
-                format!("\"{core}\"")
-            })
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -144,23 +102,10 @@ async fn main() {
             fts_times.push(ms(t));
         }
         fts_times.sort_by(f64::total_cmp);
-        let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {SEARCH_SQL}"))
-            .bind(&fq)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<i64>)
-            .bind(None::<i64>)
-            .bind(false)
-            .bind(false)
-            .bind(limit)
-            .bind(0i64)
-            .fetch_all(&diag)
-            .await
-            .expect("plan")
-            .iter()
-            .map(|r| r.get::<String, _>(3))
-            .collect();
+        let (driver, plan) = match store.search_plan(&filter).await.expect("plan") {
+            Some((d, p)) => (format!("{d:?}"), p),
+            None => ("none".to_owned(), Vec::new()),
+        };
         out.push(serde_json::json!({
             "query": q,
             "hits": warm.len(),
@@ -170,6 +115,7 @@ async fn main() {
             "max_ms": round2(*times.last().unwrap()),
             "fts_matches": matches,
             "fts_count_p50_ms": round2(fts_times[1]),
+            "driver": driver,
             "plan": plan,
         }));
     }

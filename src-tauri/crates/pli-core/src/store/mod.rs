@@ -24,7 +24,7 @@ pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, ReportRow, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use outbox::{NewOutgoing, OutboxRow};
-pub use search::{SearchFilter, SearchHit};
+pub use search::{fts_query, SearchDriver, SearchFilter, SearchHit};
 pub use views::{BodyParts, FolderCounts, PageScope, PatientThread, RowData};
 
 use std::path::{Path, PathBuf};

@@ -457,3 +457,94 @@ async fn migration_8_stores_text_once_and_search_still_finds_everything() {
             .unwrap();
     assert_eq!(left, 0);
 }
+
+/// Both plans of `search` (matches first when few, date index first when many) give the same
+/// newest-first pages, with filters and offsets, as a brute-force reading of what was stored.
+#[tokio::test]
+async fn search_plans_agree_on_few_and_many_matches() {
+    let (_dir, store, _key) = fresh().await;
+    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+    let f = store
+        .upsert_folder(acc, "INBOX", Some("/"), None, true)
+        .await
+        .unwrap();
+    // 2,400 messages say "consultation"; every 400th also says "tachycardie"; every third is
+    // unread. received_at is shuffled against the UID so the id order is not the date order.
+    let n = 2400u32;
+    let mut batch = Vec::new();
+    for uid in 1..=n {
+        let mut m = msg(uid, "consultation", "dr@x.test");
+        if uid % 400 == 0 {
+            m.subject = Some("consultation tachycardie".into());
+        }
+        m.received_at = Some(1_700_000_000 + ((uid as i64 * 7919) % n as i64));
+        if uid % 3 == 0 {
+            m.flags.clear();
+        }
+        batch.push(m);
+    }
+    for chunk in batch.chunks(500) {
+        store.insert_batch(f, chunk, None).await.unwrap();
+    }
+    let expected = |rare: bool, unread: bool| -> Vec<u32> {
+        let mut v: Vec<(i64, u32)> = (1..=n)
+            .filter(|u| !rare || u % 400 == 0)
+            .filter(|u| !unread || u % 3 == 0)
+            .map(|u| (1_700_000_000 + ((u as i64 * 7919) % n as i64), u))
+            .collect();
+        v.sort_by(|a, b| b.cmp(a));
+        v.into_iter().map(|(_, u)| u).collect()
+    };
+    let run = |query: &str, unread: bool, limit: i64, offset: i64| SearchFilter {
+        query: query.into(),
+        unread,
+        limit: Some(limit),
+        offset,
+        ..Default::default()
+    };
+    let uids = |hits: Vec<SearchHit>| hits.into_iter().map(|h| h.uid).collect::<Vec<_>>();
+
+    // Few matches: the matches lead.
+    let rare = run("tachycardie", false, 50, 0);
+    assert_eq!(
+        store.search_plan(&rare).await.unwrap().unwrap().0,
+        SearchDriver::Matches
+    );
+    assert_eq!(
+        uids(store.search(&rare).await.unwrap()),
+        expected(true, false)
+    );
+    assert_eq!(
+        uids(store.search(&run("tachy*", true, 1, 1)).await.unwrap()),
+        expected(true, true)[1..2].to_vec()
+    );
+    // Many matches: the date index leads; pages and filters as the brute force says.
+    let many = run("consultation", false, 50, 0);
+    assert_eq!(
+        store.search_plan(&many).await.unwrap().unwrap().0,
+        SearchDriver::DateIndex
+    );
+    for (unread, offset) in [(false, 0), (false, 1234), (true, 0), (true, 700)] {
+        assert_eq!(
+            uids(
+                store
+                    .search(&run("consultation", unread, 50, offset))
+                    .await
+                    .unwrap()
+            ),
+            expected(false, unread)[offset as usize..][..50].to_vec(),
+            "unread={unread} offset={offset}"
+        );
+    }
+    // No match: nothing, and no SQL beyond the index lookup.
+    assert!(store
+        .search_plan(&run("zzz", false, 50, 0))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .search(&run("zzz", false, 50, 0))
+        .await
+        .unwrap()
+        .is_empty());
+}
