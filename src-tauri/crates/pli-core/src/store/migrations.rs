@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("sql/0006_drafts.sql")),
     (7, include_str!("sql/0007_count_index.sql")),
     (8, include_str!("sql/0008_search_content_view.sql")),
+    (9, include_str!("sql/0009_ascending_list_indexes.sql")),
 ];
 
 /// The latest schema version this build knows.

@@ -548,3 +548,65 @@ async fn search_plans_agree_on_few_and_many_matches() {
         .unwrap()
         .is_empty());
 }
+
+/// Lists come newest first straight from an index read backwards: no sorter (which would
+/// compute every skipped row's columns), and counts from the covering count index.
+#[tokio::test]
+async fn list_pages_and_searches_need_no_sort() {
+    let (_dir, store, _key) = fresh().await;
+    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+    let f = store
+        .upsert_folder(acc, "INBOX", Some("/"), None, true)
+        .await
+        .unwrap();
+    let batch: Vec<_> = (1..=300)
+        .map(|u| msg(u, "consultation", "dr@x.test"))
+        .collect();
+    store.insert_batch(f, &batch, None).await.unwrap();
+    let domain = "patient.mssante.fr";
+    for scope in [
+        PageScope::Folder(f),
+        PageScope::Unified,
+        PageScope::Patient("279035121518989@patient.mssante.fr".into()),
+    ] {
+        let (count, rows) = store.page_plans(&scope, domain).await.unwrap();
+        assert!(
+            !rows.iter().any(|l| l.contains("TEMP B-TREE")),
+            "{scope:?} sorts: {rows:?}"
+        );
+        if !matches!(scope, PageScope::Patient(_)) {
+            assert!(
+                count.iter().any(|l| l.contains("messages_folder_from_seen")),
+                "{scope:?} counts without the count index: {count:?}"
+            );
+        }
+        // And the page is right: newest first, the whole list counted.
+        let (total, page) = store.page(&scope, domain, 10, 5).await.unwrap();
+        if !matches!(scope, PageScope::Patient(_)) {
+            assert_eq!(total, 300);
+            let uids: Vec<u32> = page.iter().map(|r| r.uid).collect();
+            assert_eq!(uids, vec![290, 289, 288, 287, 286]);
+        } else {
+            assert_eq!((total, page.len()), (0, 0));
+        }
+    }
+    let (driver, plan) = store
+        .search_plan(&SearchFilter {
+            query: "consultation".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(driver, SearchDriver::Matches);
+    assert!(plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+    let (_, plan) = store
+        .search_plan(&SearchFilter {
+            unread: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+}

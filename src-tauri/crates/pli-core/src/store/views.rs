@@ -177,6 +177,48 @@ fn patient_like(patient_domain: &str) -> String {
     format!("%@{}", patient_domain.to_ascii_lowercase())
 }
 
+/// The count and rows SQL of a list read by SQL (`None` for `Ids`). Parameters: `?1` the
+/// patient-address pattern (or, for `Patient`, the patient's address), `?2` the folder id,
+/// `?3` the limit, `?4` the offset.
+fn page_sql(scope: &PageScope) -> Option<(String, String)> {
+    let from = "FROM messages m JOIN folders f ON f.id = m.folder_id
+                JOIN accounts a ON a.id = f.account_id";
+    // Counts read the small covering index of (folder, sender, seen) (migration 0007); left to
+    // itself the planner may pick the date index and read every row.
+    let count_from = "FROM messages m INDEXED BY messages_folder_from_seen
+                      JOIN folders f ON f.id = m.folder_id JOIN accounts a ON a.id = f.account_id";
+    // Arrival order straight from an ascending index read backwards (migration 0009); messages
+    // without INTERNALDATE, which IMAP always gives, would come last.
+    let order = "ORDER BY m.received_at DESC, m.id DESC LIMIT ?3 OFFSET ?4";
+    let professional = "(m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
+    let (count_from, cond) = match scope {
+        PageScope::Folder(_) => (count_from, format!("m.folder_id = ?2 AND {professional}")),
+        PageScope::Unified => (count_from, format!("f.name = 'INBOX' AND {professional}")),
+        // to_addrs is a comma-separated list of lower-case addresses.
+        PageScope::Patient(_) => (
+            from,
+            "(m.from_addr = ?1 OR ',' || REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ','
+                 LIKE '%,' || ?1 || ',%')"
+                .to_owned(),
+        ),
+        PageScope::Ids(_) => return None,
+    };
+    // Both take the same four arguments; sqlx leaves out those a statement does not name.
+    Some((
+        format!("SELECT COUNT(*) {count_from} WHERE {cond}"),
+        format!("SELECT {ROW_COLUMNS} {from} WHERE {cond} {order}"),
+    ))
+}
+
+/// `?1` and `?2` of [`page_sql`].
+fn page_params(scope: &PageScope, patient_domain: &str) -> (String, Option<i64>) {
+    match scope {
+        PageScope::Folder(id) => (patient_like(patient_domain), Some(*id)),
+        PageScope::Patient(address) => (address.to_ascii_lowercase(), None),
+        _ => (patient_like(patient_domain), None),
+    }
+}
+
 impl Store {
     /// Folders of an account with unread and total counts of professional mail.
     pub async fn folder_counts(
@@ -189,7 +231,7 @@ impl Store {
                     COUNT(m.id) FILTER (WHERE m.seen = 0),
                     COUNT(m.id)
              FROM folders f
-             LEFT JOIN messages m ON m.folder_id = f.id
+             LEFT JOIN messages m INDEXED BY messages_folder_from_seen ON m.folder_id = f.id
                   AND (m.from_addr IS NULL OR m.from_addr NOT LIKE ?2)
              WHERE f.account_id = ?1 AND f.selectable
              GROUP BY f.id ORDER BY f.name != 'INBOX', f.special_use IS NULL, f.name",
@@ -218,73 +260,25 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<RowData>), StoreError> {
-        let like = patient_like(patient_domain);
-        let from = "FROM messages m JOIN folders f ON f.id = m.folder_id
-                    JOIN accounts a ON a.id = f.account_id";
-        // Arrival order, from an index (messages without INTERNALDATE, which IMAP always
-        // gives, would come last).
-        let order = "ORDER BY m.received_at DESC, m.id DESC";
-        let professional = "(m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
+        if let Some((count, rows)) = page_sql(scope) {
+            let (first, folder) = page_params(scope, patient_domain);
+            let total: i64 = sqlx::query_scalar(&count)
+                .bind(&first)
+                .bind(folder)
+                .bind(limit)
+                .bind(offset)
+                .fetch_one(self.reader())
+                .await?;
+            let rows = sqlx::query(&rows)
+                .bind(&first)
+                .bind(folder)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(self.reader())
+                .await?;
+            return Ok((total, rows.iter().map(row_data).collect()));
+        }
         match scope {
-            PageScope::Folder(folder_id) => {
-                let total: i64 = sqlx::query_scalar(&format!(
-                    "SELECT COUNT(*) {from} WHERE m.folder_id = ?2 AND {professional}"
-                ))
-                .bind(&like)
-                .bind(folder_id)
-                .fetch_one(self.reader())
-                .await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {ROW_COLUMNS} {from} WHERE m.folder_id = ?2 AND {professional}
-                     {order} LIMIT ?3 OFFSET ?4"
-                ))
-                .bind(&like)
-                .bind(folder_id)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.reader())
-                .await?;
-                Ok((total, rows.iter().map(row_data).collect()))
-            }
-            PageScope::Unified => {
-                let total: i64 = sqlx::query_scalar(&format!(
-                    "SELECT COUNT(*) {from} WHERE f.name = 'INBOX' AND {professional}"
-                ))
-                .bind(&like)
-                .fetch_one(self.reader())
-                .await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {ROW_COLUMNS} {from} WHERE f.name = 'INBOX' AND {professional}
-                     {order} LIMIT ?2 OFFSET ?3"
-                ))
-                .bind(&like)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.reader())
-                .await?;
-                Ok((total, rows.iter().map(row_data).collect()))
-            }
-            PageScope::Patient(address) => {
-                let address = address.to_ascii_lowercase();
-                // to_addrs is a comma-separated list of lower-case addresses.
-                let cond =
-                    "(m.from_addr = ?1 OR ',' || REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ','
-                             LIKE '%,' || ?1 || ',%')";
-                let total: i64 =
-                    sqlx::query_scalar(&format!("SELECT COUNT(*) {from} WHERE {cond}"))
-                        .bind(&address)
-                        .fetch_one(self.reader())
-                        .await?;
-                let rows = sqlx::query(&format!(
-                    "SELECT {ROW_COLUMNS} {from} WHERE {cond} {order} LIMIT ?2 OFFSET ?3"
-                ))
-                .bind(&address)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(self.reader())
-                .await?;
-                Ok((total, rows.iter().map(row_data).collect()))
-            }
             PageScope::Ids(ids) => {
                 let total = ids.len() as i64;
                 let window: Vec<i64> = ids
@@ -301,7 +295,39 @@ impl Store {
                 }
                 Ok((total, out))
             }
+            PageScope::Folder(_) | PageScope::Unified | PageScope::Patient(_) => {
+                unreachable!("page_sql covers the scopes read by SQL")
+            }
         }
+    }
+
+    /// SQLite's plans for a page of `scope` (count, then rows), for tests and measurements.
+    pub async fn page_plans(
+        &self,
+        scope: &PageScope,
+        patient_domain: &str,
+    ) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let Some((count, rows)) = page_sql(scope) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let (first, folder) = page_params(scope, patient_domain);
+        let mut plans = Vec::new();
+        for sql in [count, rows] {
+            plans.push(
+                sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .bind(&first)
+                    .bind(folder)
+                    .bind(100i64)
+                    .bind(0i64)
+                    .fetch_all(self.reader())
+                    .await?
+                    .iter()
+                    .map(|r| r.get::<String, _>(3))
+                    .collect(),
+            );
+        }
+        let rows = plans.pop().unwrap_or_default();
+        Ok((plans.pop().unwrap_or_default(), rows))
     }
 
     /// One message's row.
