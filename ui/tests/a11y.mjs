@@ -114,6 +114,28 @@ for (const theme of ["light", "dark"]) {
   await page.context().close();
 }
 
+// Dragging the scroll bar across the 50,000-row inbox: pages are asked where the list is, not
+// for every page passed on the way (each costs the engine tens of ms), and the rows where the
+// drag stops appear.
+{
+  const page = await newPage("light", { loggedIn: true, listDelayMs: 60 });
+  await page.waitForSelector("[data-testid=message-row]");
+  const before = await page.evaluate(() => window.__pliFake.listCalls.length);
+  for (let step = 1; step <= 50; step++) {
+    await page.evaluate((top) => {
+      const s = document.querySelector(".list-scroll");
+      if (s) s.scrollTop = top;
+    }, step * 500 * 60);
+    await page.waitForTimeout(16); // one frame per step: a fast drag
+  }
+  await page.waitForSelector('[data-testid=message-row][data-id="1025005"]', { timeout: 5000 });
+  const asked = await page.evaluate((n) => window.__pliFake.listCalls.slice(n), before);
+  expect(asked.length <= 12, `a fast drag over 50 positions asked ${asked.length} pages (at most 12 expected): ${asked}`);
+  expect(asked.includes(25000), "the page where the drag stopped was asked");
+  console.log(`  drag: ${asked.length} pages asked for 50 scroll positions`);
+  await page.context().close();
+}
+
 for (const theme of ["light", "dark"]) {
   console.log(`— ${theme}`);
   const page = await newPage(theme, { loggedIn: false, n1: true, mismatch: true });

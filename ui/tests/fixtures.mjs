@@ -133,6 +133,8 @@ export function installFake(fx, opts) {
   let setupDone = !opts.setup;
   const drafts = new Map();
   let approve = null;
+  // list_messages offsets asked, in order, for tests of the list's paging.
+  const listCalls = [];
 
   const emit = (payload) => {
     for (const l of listeners) {
@@ -302,6 +304,9 @@ export function installFake(fx, opts) {
       case "mailboxes":
         return fx.mailboxes;
       case "list_messages":
+        listCalls.push(args.offset);
+        // As slow as a page of the real cache under load, so asking too much shows.
+        if (opts.listDelayMs) await new Promise((r) => setTimeout(r, opts.listDelayMs));
         return list(args.scope, args.offset, args.limit);
       case "read_message":
         return detail(args.id);
@@ -366,5 +371,5 @@ export function installFake(fx, opts) {
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
   };
   window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener() {} };
-  window.__pliFake = { emit, approve: () => approve?.() };
+  window.__pliFake = { emit, approve: () => approve?.(), listCalls };
 }

@@ -43,6 +43,10 @@ export type ComposeInit = {
 };
 
 export const PAGE_SIZE = 100;
+/** Pages of the message list asked of the engine at the same time. */
+const MAX_IN_FLIGHT = 2;
+/** How long the list must stay put after a jump before far pages are asked. */
+const SETTLE_MS = 60;
 
 /** The virtualised message list's data: pages of rows fetched by offset, cached. */
 export class ListModel {
@@ -53,6 +57,11 @@ export class ListModel {
   scope: ListScope = { kind: "unified" };
   #generation = 0;
   #inFlight = new Set<number>();
+  /** Pages asked for and not yet requested, oldest first. */
+  #queue: number[] = [];
+  /** The pages the list shows now (first, last). */
+  #wanted: [number, number] = [0, 0];
+  #settle: ReturnType<typeof setTimeout> | undefined;
   onError: (e: unknown) => void = () => {};
 
   /** Shows `scope` from its first page; resolves once that page arrived (or failed). */
@@ -60,19 +69,57 @@ export class ListModel {
     this.scope = scope;
     this.#generation++;
     this.#inFlight.clear();
+    this.#queue = [];
+    this.#wanted = [0, 0];
+    if (this.#settle !== undefined) clearTimeout(this.#settle);
+    this.#settle = undefined;
     this.pages = {};
     this.total = 0;
     this.loaded = false;
     return this.#fetch(0);
   }
 
-  /** Makes sure rows [start, end) are fetched (or being fetched). */
+  /**
+   * Makes sure rows [start, end) are fetched (or being fetched). At most
+   * {@link MAX_IN_FLIGHT} pages are asked of the engine at once, and a queued page the list
+   * has scrolled away from is dropped before it is asked. A jump (no page next to the
+   * wanted ones is loaded) waits until the list has stayed put for {@link SETTLE_MS}: dragging
+   * the scroll bar across 100,000 rows asks for where it stops, not for every page it passed,
+   * while scrolling row by row fetches the next page at once.
+   */
   ensure(start: number, end: number) {
     const first = Math.max(0, Math.floor(start / PAGE_SIZE));
     const lastRow = this.loaded ? Math.min(end, this.total) : end;
     const last = Math.max(first, Math.floor(Math.max(0, lastRow - 1) / PAGE_SIZE));
+    this.#wanted = [first, last];
     for (let p = first; p <= last; p++) {
-      if (this.pages[p] === undefined && !this.#inFlight.has(p)) this.#fetch(p);
+      if (this.pages[p] === undefined && !this.#inFlight.has(p) && !this.#queue.includes(p)) {
+        this.#queue.push(p);
+      }
+    }
+    let near = false;
+    for (let p = first - 1; p <= last + 1 && !near; p++) {
+      near = this.pages[p] !== undefined || this.#inFlight.has(p);
+    }
+    if (this.#settle !== undefined) clearTimeout(this.#settle);
+    this.#settle = undefined;
+    if (near) {
+      this.#pump();
+    } else {
+      this.#settle = setTimeout(() => {
+        this.#settle = undefined;
+        this.#pump();
+      }, SETTLE_MS);
+    }
+  }
+
+  #pump() {
+    const [first, last] = this.#wanted;
+    while (this.#inFlight.size < MAX_IN_FLIGHT && this.#queue.length > 0) {
+      const p = this.#queue.shift() as number;
+      if (p < first - 1 || p > last + 1) continue; // scrolled away meanwhile
+      if (this.pages[p] !== undefined || this.#inFlight.has(p)) continue;
+      void this.#fetch(p);
     }
   }
 
@@ -80,6 +127,7 @@ export class ListModel {
   refresh(): Promise<void> {
     this.#generation++;
     this.#inFlight.clear();
+    this.#queue = [];
     const keys = Object.keys(this.pages).map(Number);
     if (keys.length === 0) keys.push(0);
     return Promise.all(keys.map((p) => this.#fetch(p))).then(() => {});
@@ -96,12 +144,14 @@ export class ListModel {
         this.loaded = true;
         this.pages = { ...this.pages, [p]: page.rows };
         mark("first_page");
+        this.#pump();
       },
       (e: unknown) => {
         if (gen !== this.#generation) return;
         this.#inFlight.delete(p);
         this.loaded = true;
         this.onError(e);
+        this.#pump();
       },
     );
   }
