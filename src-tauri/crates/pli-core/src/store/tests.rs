@@ -576,7 +576,9 @@ async fn list_pages_and_searches_need_no_sort() {
         );
         if !matches!(scope, PageScope::Patient(_)) {
             assert!(
-                count.iter().any(|l| l.contains("messages_folder_from_seen")),
+                count
+                    .iter()
+                    .any(|l| l.contains("messages_folder_from_seen")),
                 "{scope:?} counts without the count index: {count:?}"
             );
         }
