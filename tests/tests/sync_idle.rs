@@ -186,3 +186,115 @@ async fn expunge_and_flag_change_during_idle_reach_the_cache() {
         .unwrap();
     m.logout().await.ok();
 }
+
+/// Mail that arrives after the sync read INBOX and before the watch loop starts IDLE never wakes
+/// IDLE (it reports what happens from then on): the loop sees INBOX's UIDNEXT ahead of what the
+/// sync recorded and syncs again at once instead of waiting for the next event or the 9-minute
+/// re-arm. Deterministic: the other client appends from inside the `on_sync` callback, which the
+/// loop calls between the sync and its SELECT for IDLE. Bruno's mailbox (the other test of this
+/// file idles on urgences@).
+#[tokio::test]
+async fn mail_arriving_between_the_sync_and_idle_is_fetched_at_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cfg = sandbox_config();
+    let bruno = Client::new(cfg.clone(), "gp", 0, None).await;
+    let tag = format!("gap-{}", stamp());
+    let (_dir, store) = temp_store().await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let appended = Arc::new(AtomicBool::new(false));
+    let (cfg2, mailbox2, tag2, appended2) = (
+        cfg.clone(),
+        bruno.mailbox.clone(),
+        tag.clone(),
+        appended.clone(),
+    );
+    let watch = runner::Watch {
+        endpoint: Endpoint {
+            server: cfg.operator.imap.clone(),
+            tls: tls(&cfg),
+            credentials: Arc::new(bruno.creds.clone()),
+        },
+        store: store.clone(),
+        address: bruno.mailbox.clone(),
+        kind: "PER".into(),
+        options: SyncOptions::default(),
+        progress: Arc::new(|_| {}),
+        on_sync: Arc::new(move |_, r| {
+            if r.is_ok() && !appended2.swap(true, Ordering::SeqCst) {
+                // After the first sync, before the loop selects INBOX to idle.
+                let (cfg, mailbox, tag) = (cfg2.clone(), mailbox2.clone(), tag2.clone());
+                std::thread::spawn(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap()
+                        .block_on(async {
+                            let mut m = master_session(&cfg, &mailbox).await;
+                            m.append("INBOX", None, None, mail(1, &tag)).await.unwrap();
+                            m.logout().await.ok();
+                        })
+                })
+                .join()
+                .unwrap();
+            }
+            let r = match r {
+                Ok(rep) => Ok(rep.clone()),
+                Err(e) => Err(e.to_string()),
+            };
+            tx.send(r).ok();
+        }),
+    };
+    let task = tokio::spawn(runner::watch(watch, async {
+        stop_rx.await.ok();
+    }));
+    let is_ours = |map: &std::collections::BTreeMap<u32, Option<String>>| {
+        map.values()
+            .any(|id| id.as_deref().is_some_and(|i| i.contains(&tag)))
+    };
+    next_report(&mut rx, Duration::from_secs(120), "first sync", |r| !r.idle).await;
+    assert!(appended.load(Ordering::SeqCst));
+    assert!(
+        !is_ours(&local_map(&store, &bruno.mailbox, "INBOX").await),
+        "appended after the first sync, so not cached by it"
+    );
+    // The next sync comes at once (well before the IDLE re-arm), and brings the message.
+    let started = Instant::now();
+    next_report(&mut rx, Duration::from_secs(30), "second sync", |r| !r.idle).await;
+    eprintln!("sync after the gap: {:?}", started.elapsed());
+    assert!(
+        is_ours(&local_map(&store, &bruno.mailbox, "INBOX").await),
+        "the message that arrived before IDLE is cached"
+    );
+
+    stop_tx.send(()).ok();
+    task.await.unwrap();
+    let mut m = master_session(&cfg, &bruno.mailbox).await;
+    let uids: Vec<u32> = server_map(&mut m, "INBOX")
+        .await
+        .into_iter()
+        .filter(|(_, id)| id.as_deref().is_some_and(|i| i.contains(&tag)))
+        .map(|(u, _)| u)
+        .collect();
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    m.select("INBOX").await.unwrap();
+    let _: Vec<_> = m
+        .uid_store(&set, "+FLAGS (\\Deleted)")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let _: Vec<_> = m
+        .uid_expunge(&set)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    m.logout().await.ok();
+}

@@ -17,6 +17,10 @@ use crate::store::Store;
 
 /// Re-IDLE before this (RFC 2177 servers may drop an IDLE after 30 minutes; NATs sooner).
 pub const IDLE_REARM: Duration = Duration::from_secs(9 * 60);
+
+/// Syncs in a row when INBOX keeps moving between a sync and the IDLE meant to follow it; then
+/// IDLE anyway (the next change or re-arm catches up).
+const MAX_RESYNCS_BEFORE_IDLE: u32 = 3;
 /// First reconnect delay.
 pub const BACKOFF_MIN: Duration = Duration::from_secs(2);
 /// Longest reconnect delay.
@@ -171,6 +175,7 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
     )
     .await?;
     let options = with_actor(options, endpoint);
+    let mut resyncs = 0;
     loop {
         let r = run_on(&mut session, store, address, kind, &options, progress).await;
         let failed = r.is_err();
@@ -181,7 +186,19 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
         let mbox = session.select("INBOX").await?;
         // What was queued until now belongs to the folders the sync visited, not to INBOX.
         sync::drain_unsolicited(&mut session);
-        let inbox = cached_inbox(store, address, mbox.uid_validity).await?;
+        let (inbox, moved) = cached_inbox(store, address, &mbox).await?;
+        // Mail that arrived (or flags that changed) after the sync read INBOX and before this
+        // SELECT would not wake IDLE, which reports only what happens once it started: sync
+        // again first. Bounded, so a server whose UIDNEXT never settles cannot spin the loop.
+        if moved && resyncs < MAX_RESYNCS_BEFORE_IDLE {
+            resyncs += 1;
+            tracing::debug!(
+                account = address,
+                "INBOX changed since the sync: syncing again before IDLE"
+            );
+            continue;
+        }
+        resyncs = 0;
         let mut idle = session.idle();
         idle.init().await?;
         let (wait, _interrupt) = idle.wait_with_timeout(IDLE_REARM);
@@ -215,13 +232,14 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
     }
 }
 
-/// The cached INBOX of `address`, when its UIDVALIDITY is the server's: only then do UIDs
-/// pushed during IDLE name the cached messages.
+/// The cached INBOX of `address`, when its UIDVALIDITY is the server's (only then do UIDs
+/// pushed during IDLE name the cached messages), and whether the server's INBOX moved since
+/// the last sync recorded it: a different UIDNEXT, or HIGHESTMODSEQ when both are known.
 async fn cached_inbox(
     store: &Store,
     address: &str,
-    uidvalidity: Option<u32>,
-) -> Result<Option<i64>, SyncError> {
+    mbox: &async_imap::types::Mailbox,
+) -> Result<(Option<i64>, bool), SyncError> {
     let account = store.account_id(address).await?;
     let Some((id, _)) = store
         .folders(account)
@@ -229,8 +247,56 @@ async fn cached_inbox(
         .into_iter()
         .find(|(_, n)| n == "INBOX")
     else {
-        return Ok(None);
+        return Ok((None, false));
     };
     let state = store.folder_state(id).await?;
-    Ok((uidvalidity.is_some() && state.uidvalidity == uidvalidity).then_some(id))
+    if mbox.uid_validity.is_none() || state.uidvalidity != mbox.uid_validity {
+        return Ok((None, false));
+    }
+    Ok((
+        Some(id),
+        inbox_moved(&state, mbox.uid_next, mbox.highest_modseq),
+    ))
+}
+
+/// Whether the server's INBOX (its `UIDNEXT` and `HIGHESTMODSEQ` at SELECT) is ahead of what
+/// the last sync recorded. Unknown values on either side say nothing.
+fn inbox_moved(
+    state: &crate::store::FolderState,
+    uid_next: Option<u32>,
+    highest_modseq: Option<u64>,
+) -> bool {
+    let newer_uid = matches!((state.uidnext, uid_next), (Some(a), Some(b)) if b > a);
+    let newer_modseq = matches!((state.highestmodseq, highest_modseq), (Some(a), Some(b)) if b > a);
+    newer_uid || newer_modseq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::FolderState;
+
+    fn state(uidnext: Option<u32>, highestmodseq: Option<u64>) -> FolderState {
+        FolderState {
+            id: 1,
+            name: "INBOX".into(),
+            uidvalidity: Some(7),
+            uidnext,
+            highestmodseq,
+            fetched_below: Some(1),
+        }
+    }
+
+    #[test]
+    fn inbox_moved_compares_what_both_sides_know() {
+        // New mail since the sync: UIDNEXT grew.
+        assert!(inbox_moved(&state(Some(10), None), Some(11), None));
+        // A flag changed: HIGHESTMODSEQ grew, UIDNEXT did not.
+        assert!(inbox_moved(&state(Some(10), Some(5)), Some(10), Some(6)));
+        // Nothing new.
+        assert!(!inbox_moved(&state(Some(10), Some(5)), Some(10), Some(5)));
+        // Unknown on either side says nothing (no CONDSTORE, no UIDNEXT in the response).
+        assert!(!inbox_moved(&state(None, None), Some(11), Some(9)));
+        assert!(!inbox_moved(&state(Some(10), Some(5)), None, None));
+    }
 }
