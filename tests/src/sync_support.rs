@@ -216,3 +216,57 @@ pub fn big_mail(n: u32, tag: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+impl Client {
+    /// The watch loop's settings for this client's mailbox into `store` (`kind` PER, ORG…),
+    /// every sync result handed to `on_sync`.
+    pub fn watch(
+        &self,
+        store: &Store,
+        kind: &str,
+        on_sync: impl Fn(&str, &Result<SyncReport, SyncError>) + Send + Sync + 'static,
+    ) -> pli_core::imap::runner::Watch {
+        pli_core::imap::runner::Watch {
+            endpoint: pli_core::imap::runner::Endpoint {
+                server: self.cfg.operator.imap.clone(),
+                tls: tls(&self.cfg),
+                credentials: std::sync::Arc::new(self.creds.clone()),
+            },
+            store: store.clone(),
+            address: self.mailbox.clone(),
+            kind: kind.to_owned(),
+            options: SyncOptions::default(),
+            progress: std::sync::Arc::new(|_| {}),
+            on_sync: std::sync::Arc::new(on_sync),
+        }
+    }
+}
+
+/// Removes from `folder` every message whose Message-ID contains `tag` (test clean-up).
+pub async fn delete_tagged(m: &mut Master, folder: &str, tag: &str) {
+    let uids: Vec<String> = server_map(m, folder)
+        .await
+        .into_iter()
+        .filter(|(_, id)| id.as_deref().is_some_and(|i| i.contains(tag)))
+        .map(|(u, _)| u.to_string())
+        .collect();
+    if uids.is_empty() {
+        return;
+    }
+    let set = uids.join(",");
+    m.select(folder).await.unwrap();
+    let _: Vec<_> = m
+        .uid_store(&set, "+FLAGS (\\Deleted)")
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let _: Vec<_> = m
+        .uid_expunge(&set)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+}

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use pli_core::imap::runner::{self, Endpoint};
-use pli_core::imap::sync::{SyncOptions, SyncReport};
+use pli_core::imap::runner;
+use pli_core::imap::sync::SyncReport;
+use pli_e2e::sandbox_config;
 use pli_e2e::sync_support::{
-    local_map, mail, master_session, server_map, stamp, temp_store, Client,
+    delete_tagged, local_map, mail, master_session, server_map, stamp, temp_store, Client,
 };
-use pli_e2e::{sandbox_config, tls};
 use tokio::sync::mpsc;
 
 /// Waits for the next report the watch loop hands to `on_sync` that `pred` accepts.
@@ -70,25 +70,13 @@ async fn expunge_and_flag_change_during_idle_reach_the_cache() {
     let (_dir, store) = temp_store().await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let watch = runner::Watch {
-        endpoint: Endpoint {
-            server: cfg.operator.imap.clone(),
-            tls: tls(&cfg),
-            credentials: Arc::new(hugo.creds.clone()),
-        },
-        store: store.clone(),
-        address: hugo.mailbox.clone(),
-        kind: "ORG".into(),
-        options: SyncOptions::default(),
-        progress: Arc::new(|_| {}),
-        on_sync: Arc::new(move |_, r| {
-            let r = match r {
-                Ok(rep) => Ok(rep.clone()),
-                Err(e) => Err(e.to_string()),
-            };
-            tx.send(r).ok();
-        }),
-    };
+    let watch = hugo.watch(&store, "ORG", move |_, r| {
+        let r = match r {
+            Ok(rep) => Ok(rep.clone()),
+            Err(e) => Err(e.to_string()),
+        };
+        tx.send(r).ok();
+    });
     let task = tokio::spawn(runner::watch(watch, async {
         stop_rx.await.ok();
     }));
@@ -170,20 +158,7 @@ async fn expunge_and_flag_change_during_idle_reach_the_cache() {
 
     stop_tx.send(()).ok();
     task.await.unwrap();
-    let _: Vec<_> = m
-        .uid_store(format!("{one},{three}"), "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = m
-        .uid_expunge(format!("{one},{three}"))
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    delete_tagged(&mut m, "INBOX", &tag).await;
     m.logout().await.ok();
 }
 
@@ -209,42 +184,30 @@ async fn mail_arriving_between_the_sync_and_idle_is_fetched_at_once() {
         tag.clone(),
         appended.clone(),
     );
-    let watch = runner::Watch {
-        endpoint: Endpoint {
-            server: cfg.operator.imap.clone(),
-            tls: tls(&cfg),
-            credentials: Arc::new(bruno.creds.clone()),
-        },
-        store: store.clone(),
-        address: bruno.mailbox.clone(),
-        kind: "PER".into(),
-        options: SyncOptions::default(),
-        progress: Arc::new(|_| {}),
-        on_sync: Arc::new(move |_, r| {
-            if r.is_ok() && !appended2.swap(true, Ordering::SeqCst) {
-                // After the first sync, before the loop selects INBOX to idle.
-                let (cfg, mailbox, tag) = (cfg2.clone(), mailbox2.clone(), tag2.clone());
-                std::thread::spawn(move || {
-                    tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap()
-                        .block_on(async {
-                            let mut m = master_session(&cfg, &mailbox).await;
-                            m.append("INBOX", None, None, mail(1, &tag)).await.unwrap();
-                            m.logout().await.ok();
-                        })
-                })
-                .join()
-                .unwrap();
-            }
-            let r = match r {
-                Ok(rep) => Ok(rep.clone()),
-                Err(e) => Err(e.to_string()),
-            };
-            tx.send(r).ok();
-        }),
-    };
+    let watch = bruno.watch(&store, "PER", move |_, r| {
+        if r.is_ok() && !appended2.swap(true, Ordering::SeqCst) {
+            // After the first sync, before the loop selects INBOX to idle.
+            let (cfg, mailbox, tag) = (cfg2.clone(), mailbox2.clone(), tag2.clone());
+            std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async {
+                        let mut m = master_session(&cfg, &mailbox).await;
+                        m.append("INBOX", None, None, mail(1, &tag)).await.unwrap();
+                        m.logout().await.ok();
+                    })
+            })
+            .join()
+            .unwrap();
+        }
+        let r = match r {
+            Ok(rep) => Ok(rep.clone()),
+            Err(e) => Err(e.to_string()),
+        };
+        tx.send(r).ok();
+    });
     let task = tokio::spawn(runner::watch(watch, async {
         stop_rx.await.ok();
     }));
@@ -270,31 +233,6 @@ async fn mail_arriving_between_the_sync_and_idle_is_fetched_at_once() {
     stop_tx.send(()).ok();
     task.await.unwrap();
     let mut m = master_session(&cfg, &bruno.mailbox).await;
-    let uids: Vec<u32> = server_map(&mut m, "INBOX")
-        .await
-        .into_iter()
-        .filter(|(_, id)| id.as_deref().is_some_and(|i| i.contains(&tag)))
-        .map(|(u, _)| u)
-        .collect();
-    let set = uids
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    m.select("INBOX").await.unwrap();
-    let _: Vec<_> = m
-        .uid_store(&set, "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = m
-        .uid_expunge(&set)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    delete_tagged(&mut m, "INBOX", &tag).await;
     m.logout().await.ok();
 }

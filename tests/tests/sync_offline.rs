@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use pli_core::imap::runner::{self, Endpoint};
-use pli_core::imap::sync::SyncOptions;
+use pli_core::imap::runner;
 use pli_core::store::{LocalOp, SearchFilter};
+use pli_e2e::sandbox_config;
 use pli_e2e::sync_support::{
     local_map, mail, master_session, server_map, stamp, temp_store, Client,
 };
-use pli_e2e::{sandbox_config, tls};
 
 #[tokio::test]
 async fn offline_changes_are_replayed_and_the_server_wins() {
@@ -159,26 +158,13 @@ async fn idle_brings_new_mail() {
     let cfg = sandbox_config();
     let hugo = Client::new(cfg.clone(), "emergency", 1, None).await;
     let (_dir, store) = temp_store().await;
-    let endpoint = Endpoint {
-        server: cfg.operator.imap.clone(),
-        tls: tls(&cfg),
-        credentials: Arc::new(hugo.creds.clone()),
-    };
     let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = syncs.clone();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let watch = runner::Watch {
-        endpoint,
-        store: store.clone(),
-        address: hugo.mailbox.clone(),
-        kind: "ORG".into(),
-        options: SyncOptions::default(),
-        progress: Arc::new(|_| {}),
-        on_sync: Arc::new(move |_, r| {
-            r.as_ref().expect("sync succeeds");
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }),
-    };
+    let watch = hugo.watch(&store, "ORG", move |_, r| {
+        r.as_ref().expect("sync succeeds");
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
     let task = tokio::spawn(runner::watch(watch, async {
         stop_rx.await.ok();
     }));
