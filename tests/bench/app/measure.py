@@ -54,6 +54,7 @@ HELLO_ROW = "return document.querySelectorAll('h1#hello').length"
 
 started = []  # Popen objects we own, stopped in reverse order at the end
 notes = []
+retries = []  # WebDriver requests that had to be made again (reported in the JSON)
 
 
 def log(*a):
@@ -234,7 +235,17 @@ class Driver:
         for _ in range(5):
             r = http("POST", f"{self.url}/session", caps)
             sid = r.get("value", {}).get("sessionId")
-            if sid or "Maximum number of active sessions" not in json.dumps(r):
+            if sid:
+                break
+            if r.get("value", {}).get("error") == "connection":
+                # WebKitWebDriver reset the connection under tauri-driver (seen now and then,
+                # "Connection reset by peer" in tauri-driver.log): the app it may have started
+                # goes, then the same start again.
+                retries.append(f"POST session for {os.path.basename(app)}")
+                wait_gone(pids_of_exe(app), 2)
+                time.sleep(1)
+                continue
+            if "Maximum number of active sessions" not in json.dumps(r):
                 break
             # A DELETE lost on the way (tauri-driver drops it now and then): end it again.
             if self.last:
@@ -619,6 +630,7 @@ def main():
         "apps running on the machine at the same time lower everyone's PSS a little",
     ]
     out["notes"] = notes
+    out["webdriver_retries"] = retries
     out["wall_seconds"] = round(time.time() - t_start, 1)
     text = json.dumps(out, indent=2, ensure_ascii=False)
     with open(RESULTS, "w") as f:
