@@ -419,24 +419,7 @@ def idle_webdriver(driver, name, app, args, probe):
 
 # requestAnimationFrame intervals: `arguments[0]` frames, scrolling `arguments[1]` px per frame
 # (0: idle). Returns the intervals in ms and where the list ended.
-FRAMES_JS = """
-const [count, px, done] = [%d, %d, arguments[arguments.length - 1]];
-const el = document.querySelector('.list-scroll');
-if (!el) { done({error: 'no .list-scroll'}); return; }
-const frames = []; let last = null; let n = 0;
-function tick(t) {
-  if (last !== null) frames.push(t - last);
-  last = t;
-  if (n++ >= count) {
-    done({frames, top: el.scrollTop, height: el.scrollHeight,
-          rows: document.querySelectorAll('[data-testid=message-row]').length});
-    return;
-  }
-  if (px) el.scrollTop += px;
-  requestAnimationFrame(tick);
-}
-requestAnimationFrame(tick);
-"""
+FRAMES_JS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scroll", "frames.js")).read()
 
 # Jump to the middle of the list; resolves when a row of the middle is in the DOM.
 JUMP_JS = """

@@ -5,7 +5,11 @@ const frames = []; let last = null; let n = 0;
 function tick(t) {
   if (last !== null) frames.push(t - last);
   last = t;
-  if (n++ >= count) { done({frames, top: el.scrollTop, rows: document.querySelectorAll('[data-testid=message-row]').length}); return; }
+  if (n++ >= count) {
+    done({frames, top: el.scrollTop, height: el.scrollHeight,
+          rows: document.querySelectorAll('[data-testid=message-row]').length});
+    return;
+  }
   if (px) el.scrollTop += px;
   requestAnimationFrame(tick);
 }
