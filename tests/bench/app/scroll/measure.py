@@ -103,6 +103,8 @@ def one_run(url):
     finally:
         wd.terminate()
         wd.wait(10)
+        # The browser WebKitWebDriver started can outlive it (and keep Xvfb up).
+        subprocess.run(["pkill", "-f", MINIBROWSER], check=False)
 
 
 def pct(v, q):
@@ -122,7 +124,15 @@ out = {"pli": ([], []), "vanilla": ([], [])}
 rows = {}
 for i in range(RUNS):
     for name, srv in (("pli", pli_srv), ("vanilla", base_srv)):
-        cadence, frames, n = one_run(f"http://127.0.0.1:{srv.server_address[1]}/")
+        for attempt in range(3):
+            try:
+                cadence, frames, n = one_run(f"http://127.0.0.1:{srv.server_address[1]}/")
+                break
+            except (OSError, KeyError, TypeError) as e:  # WebKitWebDriver errors now and then
+                print(f"[bench-scroll] {name} run {i + 1}: {e}; again", file=sys.stderr)
+                subprocess.run(["pkill", "-f", MINIBROWSER], check=False)
+        else:
+            raise RuntimeError(f"{name} run {i + 1} failed three times")
         out[name][0].append(cadence)
         out[name][1].extend(frames)
         rows[name] = n
