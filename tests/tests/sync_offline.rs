@@ -11,7 +11,7 @@ use pli_core::imap::runner;
 use pli_core::store::{LocalOp, SearchFilter};
 use pli_e2e::sandbox_config;
 use pli_e2e::sync_support::{
-    local_map, mail, master_session, server_map, stamp, temp_store, Client,
+    delete_tagged, local_map, mail, master_session, server_map, stamp, temp_store, Client,
 };
 
 #[tokio::test]
@@ -180,41 +180,27 @@ async fn idle_brings_new_mail() {
     m.append("INBOX", None, None, mail(1, &tag)).await.unwrap();
     let wanted = format!("sync-{tag}-1@pli.test");
     let delivered = Instant::now();
-    let found = loop {
+    loop {
         let map = local_map(&store, &hugo.mailbox, "INBOX").await;
-        if let Some((uid, _)) = map
-            .iter()
-            .find(|(_, id)| id.as_deref() == Some(wanted.as_str()))
+        if map
+            .values()
+            .any(|id| id.as_deref() == Some(wanted.as_str()))
         {
-            break *uid;
+            break;
         }
         assert!(
             delivered.elapsed() < Duration::from_secs(20),
             "message not synced after IDLE"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    }
     eprintln!(
         "IDLE: new message in the cache {:?} after APPEND",
         delivered.elapsed()
     );
     stop_tx.send(()).ok();
     task.await.unwrap();
-    m.select("INBOX").await.unwrap();
-    let _: Vec<_> = m
-        .uid_store(found.to_string(), "+FLAGS (\\Deleted)")
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    let _: Vec<_> = m
-        .uid_expunge(found.to_string())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    delete_tagged(&mut m, "INBOX", &tag).await;
     m.logout().await.ok();
 }
 
