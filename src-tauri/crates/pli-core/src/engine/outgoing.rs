@@ -170,6 +170,12 @@ async fn outcome_of_other_drain(
     account: &str,
     message_id: &str,
 ) -> Result<Option<Outcome>> {
+    let refused = |r: &crate::store::OutboxRow| -> Vec<(String, String)> {
+        r.refused
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    };
     let started = std::time::Instant::now();
     let mut pause = Duration::from_millis(20);
     loop {
@@ -178,12 +184,6 @@ async fn outcome_of_other_drain(
             .await?
             .into_iter()
             .find(|r| r.message_id == message_id);
-        let refused = |r: &crate::store::OutboxRow| -> Vec<(String, String)> {
-            r.refused
-                .as_deref()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .unwrap_or_default()
-        };
         let message_id = message_id.to_owned();
         match row {
             None => {
