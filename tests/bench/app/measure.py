@@ -530,7 +530,11 @@ def main():
                 # session came up, so add webdriver_session_ms for the wall clock.
                 marks = driver.script(sid, "return window.__pliTimings || null")
                 if isinstance(marks, dict):
-                    breakdown.append(marks)
+                    # Numbers only: anything else is reported, not aggregated.
+                    odd = {k: v for k, v in marks.items() if not isinstance(v, (int, float))}
+                    if odd:
+                        log(f"pli run {i + 1}: non-numeric milestones ignored: {odd!r}")
+                    breakdown.append({k: v for k, v in marks.items() if k not in odd})
             if name == "pli" and i == 0:
                 out["pli_rows_in_first_paint"] = driver.script(sid, PLI_ROW)
                 out["pli_total_shown"] = driver.script(
