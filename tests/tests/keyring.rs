@@ -37,3 +37,75 @@ fn secrets_round_trip_through_the_os_keyring() {
     // Deleting twice is fine (logout must be idempotent).
     secrets::delete(&account).unwrap();
 }
+
+/// The cache key's session copy in the kernel keyring (`secrets::session`, Linux) is used to
+/// open an existing cache without a Secret Service round trip, but it is never trusted over the
+/// keyring: a stale copy (another key for the same file) is dropped and the keyring's key opens
+/// the file; a new file never takes its key from a copy.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_cache_keys_session_copy_is_used_and_a_stale_one_is_dropped() {
+    use pli_core::store::{CacheKey, Store, DB_FILE};
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile = format!("test-session-copy-{}", std::process::id());
+    let db = dir.path().join(DB_FILE);
+    let account = CacheKey::keyring_account(&profile);
+    let binding = db.to_string_lossy().into_owned();
+
+    // A stale copy before the file exists: ignored, the new key goes to the keyring.
+    let stale = "ab".repeat(32);
+    secrets::session::put(&account, &binding, &stale);
+    let store = Store::open_profile(dir.path(), &profile)
+        .await
+        .expect("create");
+    store.close().await;
+    let in_keyring = secrets::get(&account).expect("key in the Secret Service");
+    assert_ne!(
+        in_keyring, stale,
+        "a new cache never takes its key from a copy"
+    );
+
+    let copy = secrets::session::get(&account, &binding);
+    if copy.is_none() {
+        // keyctl refused by this kernel or container: the keyring alone is used.
+        eprintln!("no kernel keyring here: session copy not exercised");
+        secrets::delete(&account).unwrap();
+        return;
+    }
+    assert_eq!(
+        copy.as_deref(),
+        Some(in_keyring.as_str()),
+        "copy made from the keyring"
+    );
+
+    // With the keyring entry gone, the copy alone opens the cache (no Secret Service read).
+    secrets::delete(&account).unwrap();
+    let store = Store::open_profile(dir.path(), &profile)
+        .await
+        .expect("opened with the session copy");
+    store.close().await;
+
+    // A stale copy: dropped, and the keyring's key opens the file.
+    secrets::set(&account, &in_keyring).unwrap();
+    secrets::session::put(&account, &binding, &stale);
+    let store = Store::open_profile(dir.path(), &profile)
+        .await
+        .expect("stale copy dropped, keyring key used");
+    store.close().await;
+    assert_eq!(
+        secrets::session::get(&account, &binding).as_deref(),
+        Some(in_keyring.as_str()),
+        "the copy is refreshed from the keyring"
+    );
+
+    secrets::session::forget(&account, &binding);
+    secrets::delete(&account).unwrap();
+    assert!(
+        matches!(
+            Store::open_profile(dir.path(), &profile).await,
+            Err(pli_core::store::StoreError::KeyMissing { .. })
+        ),
+        "without keyring entry nor copy, a clear error, never a new key"
+    );
+}

@@ -3,6 +3,9 @@
 //! Every entry lives under the service name [`SERVICE`] with an account name that says what
 //! it is: `psc-refresh:<env>:<national id>`, `cache-key:<profile>`, `psc-client-secret:<name>`.
 
+/// A short-lived copy of a secret in the Linux kernel's key-retention service (see there).
+pub mod session;
+
 /// The keyring service under which Pli stores everything.
 pub const SERVICE: &str = "fr.pli.app";
 

@@ -43,13 +43,19 @@ impl CacheKey {
     /// silently replaced: that would make the existing file unreadable).
     pub fn from_keyring(profile: &str, db: &Path) -> Result<Self, StoreError> {
         let account = Self::keyring_account(profile);
+        let binding = db.to_string_lossy();
         match secrets::get(&account) {
-            Ok(hex) => Self::from_hex(hex.trim()).ok_or(StoreError::WrongKey {
-                path: db.to_owned(),
-            }),
+            Ok(hex) => {
+                let key = Self::from_hex(hex.trim()).ok_or(StoreError::WrongKey {
+                    path: db.to_owned(),
+                })?;
+                secrets::session::put(&account, &binding, &key.0);
+                Ok(key)
+            }
             Err(SecretError::NotFound(_)) if !db.exists() => {
                 let key = Self::generate();
                 secrets::set(&account, &key.0)?;
+                secrets::session::put(&account, &binding, &key.0);
                 Ok(key)
             }
             Err(SecretError::NotFound(_)) => Err(StoreError::KeyMissing {
@@ -58,6 +64,18 @@ impl CacheKey {
             }),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The session copy of the profile's key for the database `db` (`secrets::session`), if
+    /// one is there: only to open an existing file, never to create one.
+    pub fn from_session_copy(profile: &str, db: &Path) -> Option<Self> {
+        let hex = secrets::session::get(&Self::keyring_account(profile), &db.to_string_lossy())?;
+        Self::from_hex(&hex)
+    }
+
+    /// Drops the session copy of the key for `db` (it did not open the file).
+    pub fn forget_session_copy(profile: &str, db: &Path) {
+        secrets::session::forget(&Self::keyring_account(profile), &db.to_string_lossy());
     }
 
     /// The value of `PRAGMA key`: a raw key, so SQLCipher skips passphrase derivation.

@@ -157,6 +157,18 @@ impl Store {
     /// together with the key, on first run).
     pub async fn open_profile(data_dir: &Path, profile: &str) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
+        // The session copy of the key first (secrets::session): never for a new file, and a copy
+        // that does not open the file is dropped before the keyring is asked.
+        if path.exists() {
+            if let Some(key) = CacheKey::from_session_copy(profile, &path) {
+                match Self::open(&path, &key).await {
+                    Err(StoreError::WrongKey { .. }) => {
+                        CacheKey::forget_session_copy(profile, &path)
+                    }
+                    other => return other,
+                }
+            }
+        }
         let key = CacheKey::from_keyring(profile, &path)?;
         Self::open(&path, &key).await
     }
