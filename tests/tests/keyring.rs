@@ -38,14 +38,14 @@ fn secrets_round_trip_through_the_os_keyring() {
     secrets::delete(&account).unwrap();
 }
 
-/// The cache key's session copy in the kernel keyring (`secrets::session`, Linux) is used to
-/// open an existing cache without a Secret Service round trip, but it is never trusted over the
-/// keyring: a stale copy (another key for the same file) is dropped and the keyring's key opens
-/// the file; a new file never takes its key from a copy.
+/// The cache key's session copy in the kernel keyring (`secrets::session`, Linux) is made from
+/// the keyring, never trusted over it: a new file never takes its key from a copy, a stale copy
+/// is dropped and the keyring's key opens the file, and Pli's own writes to the keyring drop the
+/// copy. (`sync_cli` shows the copy opening the cache with the Secret Service unreachable.)
 #[cfg(target_os = "linux")]
 #[tokio::test]
-async fn the_cache_keys_session_copy_is_used_and_a_stale_one_is_dropped() {
-    use pli_core::store::{CacheKey, Store, DB_FILE};
+async fn the_cache_keys_session_copy_follows_the_keyring() {
+    use pli_core::store::{CacheKey, Store, StoreError, DB_FILE};
 
     let dir = tempfile::tempdir().unwrap();
     let profile = format!("test-session-copy-{}", std::process::id());
@@ -79,15 +79,7 @@ async fn the_cache_keys_session_copy_is_used_and_a_stale_one_is_dropped() {
         "copy made from the keyring"
     );
 
-    // With the keyring entry gone, the copy alone opens the cache (no Secret Service read).
-    secrets::delete(&account).unwrap();
-    let store = Store::open_profile(dir.path(), &profile)
-        .await
-        .expect("opened with the session copy");
-    store.close().await;
-
-    // A stale copy: dropped, and the keyring's key opens the file.
-    secrets::set(&account, &in_keyring).unwrap();
+    // A stale copy: dropped, and the keyring's key opens the file (and is copied again).
     secrets::session::put(&account, &binding, &stale);
     let store = Store::open_profile(dir.path(), &profile)
         .await
@@ -99,12 +91,24 @@ async fn the_cache_keys_session_copy_is_used_and_a_stale_one_is_dropped() {
         "the copy is refreshed from the keyring"
     );
 
-    secrets::session::forget(&account, &binding);
+    // Pli writing or deleting the keyring entry drops the copy.
+    secrets::set(&account, &in_keyring).unwrap();
+    assert_eq!(
+        secrets::session::get(&account, &binding),
+        None,
+        "set drops it"
+    );
+    secrets::session::put(&account, &binding, &in_keyring);
     secrets::delete(&account).unwrap();
+    assert_eq!(
+        secrets::session::get(&account, &binding),
+        None,
+        "delete drops it"
+    );
     assert!(
         matches!(
             Store::open_profile(dir.path(), &profile).await,
-            Err(pli_core::store::StoreError::KeyMissing { .. })
+            Err(StoreError::KeyMissing { .. })
         ),
         "without keyring entry nor copy, a clear error, never a new key"
     );

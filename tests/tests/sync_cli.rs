@@ -1,6 +1,7 @@
 //! The `pli` command end to end: `account add`, `sync --once`, `search --json`, `audit
 //! --json` on the sandbox, with the cache key in the real OS keyring (Secret Service, run by
-//! `scripts/test`); the cache file holds no plaintext, and a wrong key fails clearly.
+//! `scripts/test`); the cache file holds no plaintext, a wrong key fails clearly, and the key's
+//! session copy in the kernel keyring opens the cache without the Secret Service.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -15,15 +16,18 @@ struct Pli {
 }
 
 impl Pli {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(pli_e2e::pli_binary())
-            .arg("--config")
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(pli_e2e::pli_binary());
+        cmd.arg("--config")
             .arg(&self.config)
             .args(args)
             .env("PLI_PROFILE", &self.profile)
-            .env("PLI_ACCESS_TOKEN", &self.token)
-            .output()
-            .unwrap()
+            .env("PLI_ACCESS_TOKEN", &self.token);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Like `ok`, with up to three attempts (for syncs racing other tests' folder deletions).
@@ -147,8 +151,43 @@ async fn cli_account_sync_search_audit_on_an_encrypted_cache() {
         "the cache was written ({bytes_seen} bytes)"
     );
 
-    // Another key in the keyring: the cache refuses to open, with a clear message.
+    // The kernel keyring's session copy of the key (decision 0027) opens the cache without the
+    // Secret Service: with D-Bus unreachable, `pli search` still works while the copy lives,
+    // and fails clearly when the copy is switched off.
     let account = format!("cache-key:{}", pli.profile);
+    let db = data.join(pli_core::store::DB_FILE);
+    if pli_core::secrets::session::get(&account, &db.to_string_lossy()).is_some() {
+        let no_dbus = |copy: bool| {
+            let mut cmd = pli.command(&["search", "regulation"]);
+            cmd.env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/pli-test-bus",
+            );
+            if !copy {
+                cmd.env("PLI_NO_SESSION_KEY_COPY", "1");
+            }
+            cmd.output().unwrap()
+        };
+        let out = no_dbus(true);
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains(&urgences),
+            "session copy: {:?} {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = no_dbus(false);
+        assert!(
+            !out.status.success(),
+            "without the copy the keyring is needed"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("trousseau du système indisponible"), "{err}");
+    } else {
+        eprintln!("no kernel keyring here: session copy not exercised");
+    }
+
+    // Another key in the keyring: the cache refuses to open, with a clear message.
     pli_core::secrets::set(&account, &"0".repeat(64)).unwrap();
     let out = pli.run(&["search", "regulation"]);
     pli_core::secrets::delete(&account).unwrap();

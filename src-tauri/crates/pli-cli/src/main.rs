@@ -22,7 +22,19 @@ mod sync;
 
 /// Pli — messagerie sécurisée de santé (MSSanté) / secure health mail client.
 #[derive(Debug, Parser)]
-#[command(name = "pli", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "pli",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Environment:\n  \
+        PLI_CONFIG               the configuration file (as --config)\n  \
+        PLI_PROFILE              the local cache's profile (default: the environment's name)\n  \
+        PLI_ACCESS_TOKEN         an access token to use instead of the PSC session (tests)\n  \
+        PLI_LOG                  log filter on standard error (e.g. debug, pli_core=trace)\n  \
+        PLI_NO_SESSION_KEY_COPY  1: no session copy of the cache key in the Linux kernel keyring"
+)]
 struct Cli {
     /// Configuration file (pli.toml); the sandbox writes target/sandbox/pli.toml. Without it
     /// (and without PLI_CONFIG): the machine-wide file (/etc/pli/pli.toml, …), then the

@@ -33,6 +33,7 @@ fn entry(account: &str) -> Result<keyring::Entry, SecretError> {
 
 /// Stores `secret` under `account`, replacing any previous value.
 pub fn set(account: &str, secret: &str) -> Result<(), SecretError> {
+    session::forget(account);
     entry(account)?
         .set_password(secret)
         .map_err(|e| map(account, e))
@@ -45,6 +46,7 @@ pub fn get(account: &str) -> Result<String, SecretError> {
 
 /// Deletes the secret under `account`; deleting a missing entry is not an error.
 pub fn delete(account: &str) -> Result<(), SecretError> {
+    session::forget(account);
     match entry(account)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(map(account, e)),

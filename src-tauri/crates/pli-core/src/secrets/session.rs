@@ -7,11 +7,12 @@
 //!
 //! Rules:
 //! - The Secret Service (the OS keyring) stays the only place a secret is kept; the copy is never
-//!   authoritative. It is bound to what it opens (`binding`, e.g. the cache file's path), and a
-//!   caller that finds the copy wrong (the file does not open with it) forgets it and reads the
-//!   keyring again ([`forget`]). A new secret is never created from a copy.
-//! - It expires after [`IDLE_SECS`] without use (each read extends it), and is replaced or
-//!   dropped when its owner writes or deletes the keyring's value.
+//!   authoritative. It is bound to what it opens (`binding`, e.g. the cache file's path: a copy
+//!   made for another file is not returned), and a caller that finds the copy wrong (the file
+//!   does not open with it) forgets it and reads the keyring again ([`forget`]). A new secret is
+//!   never created from a copy.
+//! - It expires after [`IDLE_SECS`] without use (each read extends it), and is dropped whenever
+//!   Pli writes or deletes the account in the keyring (`secrets::set`, `secrets::delete`).
 //! - Kernel memory is never swapped to disk and the copy goes with a reboot. Its permissions:
 //!   everything to its possessor; view, read, search and refresh to processes of the same user
 //!   (the same boundary as an unlocked Secret Service collection, which any process of the user
@@ -23,13 +24,23 @@
 /// Seconds a copy lives without being read.
 pub const IDLE_SECS: usize = 30 * 60;
 
-/// The kernel key's description: the keyring service, the account, and a digest of the binding
-/// (short, and no path shown in `/proc/keys`).
-fn description(account: &str, binding: &str) -> String {
+/// The kernel key's description: the keyring service and the account (one copy per account).
+fn description(account: &str) -> String {
+    format!("{}:{account}", super::SERVICE)
+}
+
+/// The copy's payload: a digest of the binding (no path kept in kernel memory), a newline, the
+/// secret.
+fn payload(binding: &str, secret: &str) -> String {
+    format!("{}\n{secret}", binding_digest(binding))
+}
+
+fn binding_digest(binding: &str) -> String {
     use sha1::{Digest, Sha1};
-    let digest = Sha1::digest(binding.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}:{account}:{hex}", super::SERVICE)
+    Sha1::digest(binding.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn disabled() -> bool {
@@ -87,24 +98,28 @@ mod imp {
     pub(super) fn forget(_: &str) {}
 }
 
-/// The session copy of `account`'s secret for `binding`, if there is one (and extends its life).
+/// The session copy of `account`'s secret made for `binding`, if there is one (and extends its
+/// life).
 pub fn get(account: &str, binding: &str) -> Option<String> {
     if disabled() {
         return None;
     }
-    String::from_utf8(imp::get(&description(account, binding))?).ok()
+    let value = String::from_utf8(imp::get(&description(account))?).ok()?;
+    let (digest, secret) = value.split_once('\n')?;
+    (digest == binding_digest(binding)).then(|| secret.to_owned())
 }
 
-/// Keeps a session copy of `secret` (just read from, or written to, the OS keyring).
+/// Keeps a session copy of `secret` for `binding` (just read from, or written to, the OS
+/// keyring), replacing any other copy for `account`.
 pub fn put(account: &str, binding: &str, secret: &str) {
     if !disabled() {
-        imp::put(&description(account, binding), secret.as_bytes());
+        imp::put(&description(account), payload(binding, secret).as_bytes());
     }
 }
 
-/// Drops the session copy (found wrong, or the keyring's value changed).
-pub fn forget(account: &str, binding: &str) {
-    imp::forget(&description(account, binding));
+/// Drops `account`'s session copy (found wrong, or the keyring's value changed).
+pub fn forget(account: &str) {
+    imp::forget(&description(account));
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -139,13 +154,20 @@ mod tests {
             Some("secret-a")
         );
         assert_eq!(get(&account, "/b/pli-cache.db"), None, "bound to its file");
+        put(&account, "/b/pli-cache.db", "secret-b");
+        assert_eq!(
+            get(&account, "/a/pli-cache.db"),
+            None,
+            "one copy per account"
+        );
+        put(&account, "/a/pli-cache.db", "secret-a");
         put(&account, "/a/pli-cache.db", "secret-a2");
         assert_eq!(
             get(&account, "/a/pli-cache.db").as_deref(),
             Some("secret-a2"),
             "a new value replaces the copy"
         );
-        forget(&account, "/a/pli-cache.db");
+        forget(&account);
         assert_eq!(get(&account, "/a/pli-cache.db"), None);
     }
 
@@ -156,7 +178,7 @@ mod tests {
         }
         let account = format!("test-perm-{}", std::process::id());
         put(&account, "/p", "s");
-        let key = imp::find(&description(&account, "/p")).expect("copy");
+        let key = imp::find(&description(&account)).expect("copy");
         let perms = key.metadata().expect("metadata").get_perms().bits();
         // /proc/keys: "<id in hex> <flags> <usage> <timeout> …", timeout "perm" when none.
         let id = format!("{:08x}", key.get_id().as_raw_id());
@@ -165,7 +187,7 @@ mod tests {
             .lines()
             .find(|l| l.starts_with(&id))
             .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned));
-        forget(&account, "/p");
+        forget(&account);
         if let Some(t) = timeout {
             assert!(
                 t.ends_with('m') && t != "perm",

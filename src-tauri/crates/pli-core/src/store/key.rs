@@ -73,9 +73,9 @@ impl CacheKey {
         Self::from_hex(&hex)
     }
 
-    /// Drops the session copy of the key for `db` (it did not open the file).
-    pub fn forget_session_copy(profile: &str, db: &Path) {
-        secrets::session::forget(&Self::keyring_account(profile), &db.to_string_lossy());
+    /// Drops the session copy of the profile's key (it did not open the file).
+    pub fn forget_session_copy(profile: &str) {
+        secrets::session::forget(&Self::keyring_account(profile));
     }
 
     /// The value of `PRAGMA key`: a raw key, so SQLCipher skips passphrase derivation.

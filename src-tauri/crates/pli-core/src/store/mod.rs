@@ -129,23 +129,47 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "on")
             .pragma("temp_store", "memory");
-        let wrong_key = |e: sqlx::Error| classify(e, path);
+        let existed = path.exists();
+        // Both pools connect on first use: a read-only command (`pli search`) opens no writer
+        // connection at all when the schema is current (each SQLCipher connection costs a few
+        // ms to set up; tests/bench/search).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            .connect_with(opts.clone())
-            .await
-            .map_err(wrong_key)?;
-        let store_version = migrations::run(&writer).await.map_err(|e| match e {
-            StoreError::Sql(e) => classify(e, path),
-            other => other,
-        })?;
-        tracing::debug!(version = store_version, path = %path.display(), "cache opened");
+            .connect_lazy_with(opts.clone());
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(opts.read_only(true))
-            .await
-            .map_err(wrong_key)?;
+            .connect_lazy_with(opts.read_only(true));
+        // An existing file's version is read first (this also checks the key: a wrong one fails
+        // here, on the first page read); migrations, and a new file, go through the writer.
+        let found = if existed {
+            match migrations::current_version(&reader).await {
+                Ok(v) => Some(v),
+                Err(StoreError::Sql(e)) => match classify(e, path) {
+                    wrong @ StoreError::WrongKey { .. } => return Err(wrong),
+                    // A file a read-only connection cannot open as configured (not yet in WAL
+                    // mode: switching is a write): the writer opens it and migrates, as for a
+                    // new file.
+                    _ => None,
+                },
+                Err(e) => return Err(e),
+            }
+        } else {
+            None
+        };
+        let store_version = match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::TooNew {
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            Some(v) if v == SCHEMA_VERSION => v,
+            _ => migrations::run(&writer).await.map_err(|e| match e {
+                StoreError::Sql(e) => classify(e, path),
+                other => other,
+            })?,
+        };
+        tracing::debug!(version = store_version, path = %path.display(), "cache opened");
         Ok(Self {
             writer,
             reader,
@@ -162,9 +186,7 @@ impl Store {
         if path.exists() {
             if let Some(key) = CacheKey::from_session_copy(profile, &path) {
                 match Self::open(&path, &key).await {
-                    Err(StoreError::WrongKey { .. }) => {
-                        CacheKey::forget_session_copy(profile, &path)
-                    }
+                    Err(StoreError::WrongKey { .. }) => CacheKey::forget_session_copy(profile),
                     other => return other,
                 }
             }
@@ -214,6 +236,20 @@ impl Store {
         kind: &str,
         display_name: Option<&str>,
     ) -> Result<i64, StoreError> {
+        // Already there as asked (every command registers the configured accounts): a read, no
+        // write transaction.
+        let same: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE address = ?1 AND kind = ?2
+               AND (?3 IS NULL OR display_name IS ?3)",
+        )
+        .bind(address)
+        .bind(kind)
+        .bind(display_name)
+        .fetch_optional(&self.reader)
+        .await?;
+        if let Some(id) = same {
+            return Ok(id);
+        }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO accounts (address, kind, display_name, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(address) DO UPDATE SET kind = excluded.kind,

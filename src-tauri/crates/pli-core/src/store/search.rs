@@ -3,7 +3,7 @@
 //! (`unicode61 remove_diacritics 2`, so "lefevre" finds "LEFÈVRE"; prefix indexes for `card*`),
 //! with filters, newest first, paged.
 
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{Store, StoreError};
 
@@ -166,7 +166,10 @@ struct Prepared {
 impl Store {
     /// Chooses the driver: the full-text index is asked for at most `FEW_MATCHES + 1` ids
     /// (cheap: no message row is read); `None` when the words match nothing.
-    async fn prepare_search(&self, f: &SearchFilter) -> Result<Option<Prepared>, StoreError> {
+    async fn prepare_search(
+        conn: &mut SqliteConnection,
+        f: &SearchFilter,
+    ) -> Result<Option<Prepared>, StoreError> {
         let q = fts_query(&f.query);
         if q.is_empty() {
             return Ok(Some(Prepared {
@@ -180,7 +183,7 @@ impl Store {
             sqlx::query_scalar("SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 LIMIT ?2")
                 .bind(&q)
                 .bind(FEW_MATCHES as i64 + 1)
-                .fetch_all(self.reader())
+                .fetch_all(&mut *conn)
                 .await?;
         let prepared = |driver| Prepared {
             driver,
@@ -194,7 +197,7 @@ impl Store {
                 sql: search_sql(SearchDriver::Matches),
                 first: serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
             }),
-            _ if f.is_words_only() && self.dense(&ids, f, &q).await? => {
+            _ if f.is_words_only() && Self::dense(conn, &ids, f, &q).await? => {
                 Some(prepared(SearchDriver::Dense))
             }
             _ => Some(prepared(SearchDriver::DateIndex)),
@@ -207,11 +210,16 @@ impl Store {
     /// 0.6 µs a match; asking the index about one row about 25 µs a word, for the
     /// (page end) × (messages / matches) rows the date walk visits (measured with Python's
     /// SQLite on 100,000 rows; tests/bench/search measures the real build).
-    async fn dense(&self, ids: &[i64], f: &SearchFilter, q: &str) -> Result<bool, StoreError> {
+    async fn dense(
+        conn: &mut SqliteConnection,
+        ids: &[i64],
+        f: &SearchFilter,
+        q: &str,
+    ) -> Result<bool, StoreError> {
         let (Some(&nth), Some(max_id)) = (
             ids.last(),
             sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM messages")
-                .fetch_one(self.reader())
+                .fetch_one(&mut *conn)
                 .await?,
         ) else {
             return Ok(false);
@@ -241,13 +249,16 @@ impl Store {
             .bind(f.offset)
     }
 
-    /// Runs a search, newest first.
+    /// Runs a search, newest first. One connection for the whole search: the pool returns a
+    /// connection asynchronously, so a second acquire right after the first would often open
+    /// another one (measured: a second SQLCipher connection set up in a `pli search`).
     pub async fn search(&self, f: &SearchFilter) -> Result<Vec<SearchHit>, StoreError> {
-        let Some(p) = self.prepare_search(f).await? else {
+        let mut conn = self.reader().acquire().await?;
+        let Some(p) = Self::prepare_search(&mut conn, f).await? else {
             return Ok(Vec::new());
         };
         let rows = Self::bind_search(&p.sql, &p.first, f)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *conn)
             .await?;
         Ok(rows
             .into_iter()
@@ -273,12 +284,13 @@ impl Store {
         &self,
         f: &SearchFilter,
     ) -> Result<Option<(SearchDriver, Vec<String>)>, StoreError> {
-        let Some(p) = self.prepare_search(f).await? else {
+        let mut conn = self.reader().acquire().await?;
+        let Some(p) = Self::prepare_search(&mut conn, f).await? else {
             return Ok(None);
         };
         let explain = format!("EXPLAIN QUERY PLAN {}", p.sql);
         let plan = Self::bind_search(&explain, &p.first, f)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *conn)
             .await?
             .into_iter()
             .map(|r| r.get::<String, _>(3))
