@@ -206,6 +206,17 @@ def main():
                 dt, _ = search_run(name, q, cmd, env=env)
                 per[q][name].append(dt * 1000)
 
+    # The same pli commands without the kernel keyring's session copy of the cache key
+    # (decision 0027): what the first command of a session pays (a Secret Service read).
+    no_copy = {}
+    no_copy_env = dict(os.environ, PLI_NO_SESSION_KEY_COPY="1")
+    for q, _ in QUERIES:
+        ts = []
+        for _ in range(max(5, RUNS // 4)):
+            dt, _ = search_run("pli", q, pli_cmd(q), env=no_copy_env)
+            ts.append(dt * 1000)
+        no_copy[q] = ts
+
     # In-process: Store::search on the same cache.
     log("in-process latency (examples/search_latency)")
     _, o = run([LATENCY, f"{WORK}/pli-data", PROFILE, str(RUNS), str(LIMIT)] + [q for q, _ in QUERIES])
@@ -227,6 +238,7 @@ def main():
             "ratio_p50": ratio(pct(p, 50), pct(n, 50)), "ratio_p95": ratio(pct(p, 95), pct(n, 95)),
             "pli_in_process_p50_ms": ip["p50_ms"], "pli_in_process_p95_ms": ip["p95_ms"],
             "pli_fts_count_p50_ms": ip["fts_count_p50_ms"],
+            "pli_cmd_without_session_key_copy_p50_ms": r1(pct(no_copy[q], 50)),
         })
     overall = {
         "samples_per_tool": len(all_p),
