@@ -79,13 +79,22 @@ async fn initial_sync_equals_the_server_in_every_folder() {
         .unwrap();
     assert!(!xdm.is_empty());
 
-    // A second run finds nothing new (CONDSTORE: one SELECT per folder).
+    // A second run finds nothing new: with QRESYNC, one round trip (the SELECT) per folder,
+    // counted on the wire.
     let again = anne.sync(&store).await;
     assert_eq!(
         (again.new, again.expunged, again.bodies),
         (0, 0, 0),
         "{again:?}"
     );
+    assert!(again.qresync, "the sandbox's 127.0.0.1 offers QRESYNC");
+    assert_eq!(again.folder_round_trips.len(), again.folders, "{again:?}");
+    assert!(
+        again.folder_round_trips.values().all(|&n| n == 1),
+        "{again:?}"
+    );
+    // CAPABILITY, ENABLE QRESYNC, LIST, then the folders.
+    assert_eq!(again.round_trips, 3 + again.folders as u64, "{again:?}");
 }
 
 async fn incremental(addr: &str, expect_condstore: bool) {

@@ -4,6 +4,7 @@
 //! host name verified by rustls against the configured anchors, then `AUTHENTICATE XOAUTH2`.
 //! No authentication is ever attempted before TLS, and no other mechanism is tried.
 
+pub mod counted;
 pub mod fetch;
 pub mod journal;
 pub mod parse;
@@ -22,8 +23,8 @@ use crate::auth::{Credentials, CredentialsError, Xoauth2};
 use crate::config::{Security, ServerConfig};
 use crate::tls::{self, TlsError};
 
-/// An authenticated IMAP session over TLS.
-pub type ImapSession = async_imap::Session<TlsStream<TcpStream>>;
+/// An authenticated IMAP session over TLS (its stream counts round trips: `counted`).
+pub type ImapSession = async_imap::Session<counted::Counted<TlsStream<TcpStream>>>;
 
 /// Errors while opening an IMAP session.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +94,7 @@ pub async fn connect(
     if !caps.iter().any(|c| c.eq_ignore_ascii_case("AUTH=XOAUTH2")) {
         return Err(ImapError::NoXoauth2);
     }
-    let client = Client::new(pre.into_inner()?);
+    let client = Client::new(counted::Counted::new(pre.into_inner()?));
     let auth = XoauthAuthenticator(credentials.xoauth2(mailbox).await?);
     client
         .authenticate("XOAUTH2", &auth)

@@ -127,6 +127,12 @@ pub struct SyncReport {
     /// These are changes the server pushed during IDLE (VANISHED, FETCH of flags), applied
     /// from its responses alone, not the result of a sync.
     pub idle: bool,
+    /// IMAP round trips of the whole sync (commands sent, each answered before the next:
+    /// measured on the stream, `imap::counted`), session set-up (CAPABILITY, ENABLE, LIST)
+    /// included, login excluded.
+    pub round_trips: u64,
+    /// Round trips per synchronised folder (a no-change resync with QRESYNC: one, the SELECT).
+    pub folder_round_trips: std::collections::BTreeMap<String, u64>,
 }
 
 /// What the server offers for resync.
@@ -224,6 +230,7 @@ impl<'a> AccountSync<'a> {
         session: &mut ImapSession,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<SyncReport, SyncError> {
+        let start = session.get_ref().round_trips();
         let caps = session.capabilities().await?;
         let mut server = ServerCaps {
             condstore: caps.has_str("CONDSTORE"),
@@ -263,11 +270,16 @@ impl<'a> AccountSync<'a> {
         }
         self.store.retain_folders(self.account_id, &seen).await?;
         for (folder_id, name) in self.store.folders(self.account_id).await? {
+            let before = session.get_ref().round_trips();
             match self
                 .sync_folder(session, folder_id, &name, server, &mut report, progress)
                 .await
             {
-                Ok(()) => report.folders += 1,
+                Ok(()) => {
+                    report.folders += 1;
+                    let trips = session.get_ref().round_trips() - before;
+                    report.folder_round_trips.insert(name, trips);
+                }
                 // The server refused a command on this folder (typically: deleted by another
                 // client since LIST). What is cached stays; the next LIST drops the folder.
                 Err(SyncError::Imap(ImapError::Protocol(async_imap::error::Error::No(why)))) => {
@@ -277,6 +289,7 @@ impl<'a> AccountSync<'a> {
                 Err(e) => return Err(e),
             }
         }
+        report.round_trips = session.get_ref().round_trips() - start;
         self.store
             .audit(
                 self.options.actor.as_deref().unwrap_or("pli"),

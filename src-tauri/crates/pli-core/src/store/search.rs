@@ -32,19 +32,6 @@ pub struct SearchFilter {
     pub offset: i64,
 }
 
-impl SearchFilter {
-    /// No filter besides the words.
-    fn is_words_only(&self) -> bool {
-        self.account.is_none()
-            && self.folder.is_none()
-            && self.from.is_none()
-            && self.since.is_none()
-            && self.until.is_none()
-            && !self.unread
-            && !self.has_documents
-    }
-}
-
 /// One result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SearchHit {
@@ -113,10 +100,12 @@ pub enum SearchDriver {
     Matches,
     /// Many matches: the date index leads, each row checked against the set of matches
     /// (built once from the index).
+    ///
+    /// A third plan, asking the index about each row the date walk visits (`EXISTS … MATCH ?
+    /// AND rowid = m.id`), was tried in session 4 and removed: on the bench's 100,000 real
+    /// messages each such question cost about 6 ms (not the 25 µs measured on a small Python
+    /// index), 370–510 ms a page for frequent words (tests/bench/search, decision 0026).
     DateIndex,
-    /// Matches so dense that the page fills after a few rows: the date index leads and each
-    /// row asks the full-text index about itself (no set of every match is built).
-    Dense,
 }
 
 /// The search SQL for a driver. `?1` is the FTS5 query (or, for `Matches`, the JSON array of
@@ -131,10 +120,6 @@ fn search_sql(driver: SearchDriver) -> String {
         SearchDriver::Filters | SearchDriver::DateIndex => (
             "messages m",
             "(?1 = '' OR m.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1))",
-        ),
-        SearchDriver::Dense => (
-            "messages m",
-            "EXISTS (SELECT 1 FROM search_fts WHERE search_fts MATCH ?1 AND rowid = m.id)",
         ),
     };
     format!(
@@ -185,11 +170,6 @@ impl Store {
                 .bind(FEW_MATCHES as i64 + 1)
                 .fetch_all(&mut *conn)
                 .await?;
-        let prepared = |driver| Prepared {
-            driver,
-            sql: search_sql(driver),
-            first: q.clone(),
-        };
         Ok(match ids.len() {
             0 => None,
             n if n <= FEW_MATCHES => Some(Prepared {
@@ -197,38 +177,12 @@ impl Store {
                 sql: search_sql(SearchDriver::Matches),
                 first: serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
             }),
-            _ if f.is_words_only() && Self::dense(conn, &ids, f, &q).await? => {
-                Some(prepared(SearchDriver::Dense))
-            }
-            _ => Some(prepared(SearchDriver::DateIndex)),
+            _ => Some(Prepared {
+                driver: SearchDriver::DateIndex,
+                sql: search_sql(SearchDriver::DateIndex),
+                first: q,
+            }),
         })
-    }
-
-    /// Whether the matches are dense enough for [`SearchDriver::Dense`]. Their number is
-    /// estimated for free from where the (FEW_MATCHES + 1)-th smallest matching id falls among
-    /// all ids (ids spread evenly over the cache). Building the set of matches costs about
-    /// 0.6 µs a match; asking the index about one row about 25 µs a word, for the
-    /// (page end) × (messages / matches) rows the date walk visits (measured with Python's
-    /// SQLite on 100,000 rows; tests/bench/search measures the real build).
-    async fn dense(
-        conn: &mut SqliteConnection,
-        ids: &[i64],
-        f: &SearchFilter,
-        q: &str,
-    ) -> Result<bool, StoreError> {
-        let (Some(&nth), Some(max_id)) = (
-            ids.last(),
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM messages")
-                .fetch_one(&mut *conn)
-                .await?,
-        ) else {
-            return Ok(false);
-        };
-        let estimated = ids.len() as f64 * max_id as f64 / nth.max(1) as f64;
-        let page_end = (f.limit.unwrap_or(50) + f.offset.max(0)) as f64;
-        let words = q.split_whitespace().count().max(1) as f64;
-        // set cost ≈ 0.6 µs × matches; walk cost ≈ 25 µs × words × page_end × max_id / matches
-        Ok(0.6 * estimated * estimated > 25.0 * words * page_end * max_id as f64)
     }
 
     fn bind_search<'q>(
