@@ -27,9 +27,10 @@ if op == "delete":
     for line in lines or []:
         if not line:
             continue
-        found = re.search(rb'"([^"]*)"\s*$', line)
+        # The name ends the line: quoted, or an atom (Dovecot sends plain names unquoted).
+        found = re.search(rb'(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$', line)
         if found:
-            names.append(found.group(1).decode())
+            names.append((found.group(1) or found.group(2)).decode())
     # Children first.
     for name in sorted(set(names) | {folder}, key=lambda n: -n.count("/")):
         m.delete(quoted(name))
