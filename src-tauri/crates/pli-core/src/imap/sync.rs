@@ -333,7 +333,7 @@ impl<'a> AccountSync<'a> {
             state = self.store.folder_state(folder_id).await?;
         }
         let modseq = if condstore { mbox.highest_modseq } else { None };
-        let local_count = self.store.local_uids(folder_id).await?.len() as u32;
+        let local_count = self.store.local_count(folder_id).await?;
         if condstore
             && state.highestmodseq.is_some()
             && state.highestmodseq == modseq

@@ -134,6 +134,21 @@ impl Store {
         special_use: Option<&str>,
         selectable: bool,
     ) -> Result<i64, StoreError> {
+        // Every sync lists every folder: an unchanged one is a read, no write transaction.
+        let same: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM folders WHERE account_id = ?1 AND name = ?2 AND delimiter IS ?3
+               AND special_use IS ?4 AND selectable = ?5",
+        )
+        .bind(account_id)
+        .bind(name)
+        .bind(delimiter)
+        .bind(special_use)
+        .bind(selectable)
+        .fetch_optional(self.writer())
+        .await?;
+        if let Some(id) = same {
+            return Ok(id);
+        }
         Ok(sqlx::query_scalar(
             "INSERT INTO folders (account_id, name, delimiter, special_use, selectable)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -157,6 +172,17 @@ impl Store {
         names: &[String],
     ) -> Result<(), StoreError> {
         let json = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
+        let gone: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM folders WHERE account_id = ?1
+             AND name NOT IN (SELECT value FROM json_each(?2)))",
+        )
+        .bind(account_id)
+        .bind(&json)
+        .fetch_one(self.writer())
+        .await?;
+        if !gone {
+            return Ok(());
+        }
         sqlx::query(
             "DELETE FROM folders WHERE account_id = ?1
              AND name NOT IN (SELECT value FROM json_each(?2))",
@@ -358,6 +384,15 @@ impl Store {
         .execute(self.writer())
         .await?
         .rows_affected())
+    }
+
+    /// How many messages of a folder are cached.
+    pub async fn local_count(&self, folder_id: i64) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE folder_id = ?1")
+            .bind(folder_id)
+            .fetch_one(self.writer())
+            .await?;
+        Ok(n as u32)
     }
 
     /// Every cached UID of a folder, ascending.
