@@ -344,6 +344,21 @@ impl Store {
         Ok(v.into_iter().map(|u| u as u32).collect())
     }
 
+    /// (UID, RFC822.SIZE) of the messages without a body, newest first (the body fetch
+    /// batches them by size).
+    pub async fn sizes_without_body(&self, folder_id: i64) -> Result<Vec<(u32, u64)>, StoreError> {
+        let v: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT uid, COALESCE(size, 0) FROM messages WHERE folder_id = ?1 AND body_state = 0
+             ORDER BY uid DESC",
+        )
+        .bind(folder_id)
+        .fetch_all(self.writer())
+        .await?;
+        Ok(v.into_iter()
+            .map(|(u, s)| (u as u32, s.max(0) as u64))
+            .collect())
+    }
+
     /// Applies server flags (uid, flags, modseq), in one transaction.
     pub async fn update_flags(
         &self,
