@@ -49,8 +49,8 @@ pub struct SyncOptions {
     pub first_batch: usize,
     /// At most this many bodies per batch (one round trip)...
     pub body_batch: usize,
-    /// ...and at most about this many bytes (RFC822.SIZE; a batch holds at least one
-    /// message): few round trips for small mail, bounded memory for large attachments.
+    /// ...and at most this many bytes of RFC822.SIZE (except a single larger message, which
+    /// goes alone): few round trips for small mail, bounded memory for large attachments.
     pub body_batch_bytes: u64,
     /// Fetch bodies at all (headers-only sync when false).
     pub bodies: bool,
@@ -77,9 +77,9 @@ impl Default for SyncOptions {
     }
 }
 
-/// Splits (uid, size) pairs, in order, into batches of at most `max_count` messages and about
-/// `max_bytes` (a batch closes once it reaches the budget; a message larger than the budget
-/// goes alone).
+/// Splits (uid, size) pairs, in order, into batches of at most `max_count` messages and at
+/// most `max_bytes` (a batch closes before the message that would take it over the budget; a
+/// message larger than the budget goes alone).
 fn body_batches(todo: &[(u32, u64)], max_count: usize, max_bytes: u64) -> Vec<&[(u32, u64)]> {
     let max_count = max_count.max(1);
     let mut out = Vec::new();
