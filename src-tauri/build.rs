@@ -28,6 +28,7 @@ const COMMANDS: &[&str] = &[
     "load_draft",
     "delete_draft",
     "end_exchange",
+    "directory_suggest",
     "directory_search",
     "outbox_items",
     "retry_outbox",

@@ -74,6 +74,7 @@ pub fn run() {
             commands::compose::load_draft,
             commands::compose::delete_draft,
             commands::compose::end_exchange,
+            commands::compose::directory_suggest,
             commands::compose::directory_search,
             commands::compose::outbox_items,
             commands::compose::retry_outbox,

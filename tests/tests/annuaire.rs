@@ -113,7 +113,7 @@ fn q() -> Query {
 async fn eco_3_1_4_each_filter_alone_and_combined_matches_the_directory() {
     let records = load_ldif();
     assert!(records.len() >= 20_000, "{} entries", records.len());
-    let mut dir = directory().await;
+    let dir = directory().await;
     let queries = vec![
         Query {
             name: Some("lefèvre anne".into()),
@@ -193,7 +193,7 @@ async fn eco_3_1_4_each_filter_alone_and_combined_matches_the_directory() {
 
 #[tokio::test]
 async fn eco_3_1_4_accents_and_case_are_folded() {
-    let mut dir = directory().await;
+    let dir = directory().await;
     let plain = dir
         .search(&Query {
             name: Some("lefevre".into()),
@@ -220,7 +220,7 @@ async fn eco_3_1_4_accents_and_case_are_folded() {
 
 #[tokio::test]
 async fn eco_3_1_4_injection_attempts_return_nothing_unexpected() {
-    let mut dir = directory().await;
+    let dir = directory().await;
     for evil in [
         "*)(mail=*",
         "*",
@@ -261,7 +261,7 @@ async fn eco_3_1_4_injection_attempts_return_nothing_unexpected() {
 
 #[tokio::test]
 async fn eco_3_1_4_truncation_at_100_is_reported_not_shown_as_complete() {
-    let mut dir = directory().await;
+    let dir = directory().await;
     let r = dir
         .search(&Query {
             profession: Some("10".into()),
@@ -315,4 +315,151 @@ async fn a_directory_that_stops_answering_times_out_with_a_clear_error() {
     assert!(err.to_string().contains("ne répond pas"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(15));
     hold.abort();
+}
+
+/// The compose window never waits on a silent directory: while two live queries hang on the
+/// same stalled connection, suggestions from this computer (the offline extraction) come back,
+/// and each live query then fails on its own with a clear error — the second is not queued
+/// behind the first.
+#[tokio::test]
+async fn compose_suggestions_do_not_wait_for_a_directory_that_stops_answering() {
+    use pli_core::api::DirectoryQueryInput;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // A real TCP server that accepts, reads, and never answers; it counts the connections
+    // and the LDAP messages (BER SEQUENCEs) it receives.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let hold = tokio::spawn({
+        let (accepted, requests) = (accepted.clone(), requests.clone());
+        async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let requests = requests.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut chunk).await {
+                        if n == 0 {
+                            break;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        while let Some(len) = ber_message_len(&buf) {
+                            buf.drain(..len);
+                            requests.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    // Held open until the peer goes: the server stays silent.
+                    std::future::pending::<()>().await;
+                });
+            }
+        }
+    });
+
+    let mut cfg = sandbox_config();
+    let data = tempfile::tempdir().unwrap();
+    cfg.data_dir = Some(data.path().join("data"));
+    let d = cfg.directory.as_mut().unwrap();
+    d.url = format!("ldap://127.0.0.1:{port}");
+    d.starttls = false;
+    d.time_limit_secs = 1;
+    d.fhir = None;
+    // The offline copy: two lines in the published layout.
+    let local = pli_core::annuaire::local::LocalDirectory::open(&pli_core::store::data_dir(&cfg))
+        .await
+        .unwrap();
+    let report = local
+        .import(
+            "Type de BAL|Adresse BAL|Nom d'exercice|Prénom d'exercice|Libellé profession|Libellé savoir-faire|Raison Sociale structure BAL|Code postal structure BAL|Département structure BAL|L4NUMEROVOIE structure BAL|NL4TYPEVOIE structure BAL|L4LIBELLEVOIE structure BAL|L6LIGNEACHEMINEMENT structure BAL\n\
+             PER|helene.marechal@medecin.mssante.fr|MARÉCHAL|Hélène|Médecin|Pédiatrie|Cabinet Maréchal|35000|35|2|rue|de Brest|35000 RENNES\n\
+             PER|paul.roux@medecin.mssante.fr|ROUX|Paul|Médecin|Cardiologie|Cabinet Roux|69003|69|1|rue|Garibaldi|69003 LYON\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.imported, 2, "{report:?}");
+    drop(local);
+
+    let engine = Arc::new(
+        pli_core::engine::Engine::open(cfg, Arc::new(|_| {}))
+            .await
+            .unwrap(),
+    );
+    let ask = |text: &str| DirectoryQueryInput {
+        text: Some(text.into()),
+        ..Default::default()
+    };
+    let first = tokio::spawn({
+        let engine = engine.clone();
+        let q = ask("marec");
+        async move { engine.directory_search(q).await }
+    });
+    // The first query is on the wire before the second is asked.
+    while requests.load(Ordering::SeqCst) < 1 {
+        assert!(
+            !first.is_finished(),
+            "the first query ended before reaching the server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = tokio::spawn({
+        let engine = engine.clone();
+        let q = ask("marecha");
+        async move { engine.directory_search(q).await }
+    });
+
+    // From this computer, while both hang.
+    let local = engine.directory_suggest(ask("maréchal")).await.unwrap();
+    assert_eq!(local.source, "local");
+    assert_eq!(
+        local
+            .entries
+            .iter()
+            .map(|e| e.mail.as_str())
+            .collect::<Vec<_>>(),
+        ["helene.marechal@medecin.mssante.fr"]
+    );
+    assert!(local.notice.is_none());
+    // The second query goes out on the same connection while the first still waits (queued
+    // behind it, it would only be sent after the first's timeout, on a new connection).
+    while requests.load(Ordering::SeqCst) < 2 {
+        assert!(
+            !first.is_finished(),
+            "the second query was not sent while the first waited: queued behind it"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    // Each live query gives up on its own timer and answers from the offline copy, saying why.
+    let first = first.await.unwrap().unwrap();
+    let second = second.await.unwrap().unwrap();
+    for a in [&first, &second] {
+        assert_eq!(a.source, "local", "{a:?}");
+        assert_eq!(a.entries.len(), 1, "{a:?}");
+        let notice = a.notice.as_deref().unwrap_or_default();
+        assert!(notice.contains("ne répond pas"), "{notice}");
+        assert!(notice.contains("copie hors ligne"), "{notice}");
+    }
+    hold.abort();
+}
+
+/// The length of the first complete BER element in `buf` (an LDAP message), if all there.
+fn ber_message_len(buf: &[u8]) -> Option<usize> {
+    let first = *buf.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        let bytes = buf.get(2..2 + n)?;
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize),
+            2 + n,
+        )
+    };
+    (buf.len() >= header + len).then_some(header + len)
 }

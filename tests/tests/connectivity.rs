@@ -263,7 +263,7 @@ async fn eco_1_0_1_smtp_refuses_another_persons_token() {
 async fn eco_3_1_4_directory_accented_search_and_100_entry_cap() {
     let cfg = sandbox_config();
     let dir_cfg = cfg.directory.clone().expect("[directory]");
-    let mut dir = pli_core::annuaire::Directory::connect(&dir_cfg)
+    let dir = pli_core::annuaire::Directory::connect(&dir_cfg)
         .await
         .unwrap();
     let attrs = &dir_cfg.attributes;

@@ -222,8 +222,27 @@ for (const theme of ["light", "dark"]) {
     (await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("pli.draft.")).length)) === 0,
     "no draft left in localStorage",
   );
-  await page.locator("#compose-to").pressSequentially("mar", { delay: 20 });
-  await page.waitForSelector("[data-testid=suggestion]");
+  if (theme === "light") {
+    // A directory that does not answer: this computer's suggestion shows at once, the field
+    // says the directory is being asked, then says it did not answer; picking still works.
+    await page.evaluate(() => window.__pliFake.stallDirectory());
+    await page.locator("#compose-to").pressSequentially("mar", { delay: 20 });
+    await page.waitForSelector('[data-testid=suggestion][data-mail="marc.martin@medecin.mssante.fr"]');
+    await page.waitForSelector("[data-testid=suggestion-asking]");
+    expect((await page.locator("[data-testid=suggestion]").count()) === 1, "only the local suggestion while the directory is asked");
+    await check(page, `${theme}-compose-asking`);
+    await page.evaluate(() => window.__pliFake.failDirectory());
+    const notice = await page.locator("[data-testid=suggestion-notice]").textContent({ timeout: 5000 });
+    expect(notice?.includes("ne répond pas"), `the stalled directory is reported in the field: ${notice}`);
+    expect((await page.locator("[data-testid=suggestion]").count()) === 1, "the local suggestion stays after the failure");
+    expect((await page.locator("[data-testid=error]").count()) === 0, "a silent directory is not an application error");
+    await check(page, `${theme}-compose-notice`);
+  } else {
+    await page.locator("#compose-to").pressSequentially("mar", { delay: 20 });
+    // The live directory's answer replaces the local one (three entries match "mar").
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=suggestion]").length === 3);
+    expect((await page.locator("[data-testid=suggestion-asking]").count()) === 0, "no 'asking' line once the directory answered");
+  }
   await check(page, `${theme}-compose`);
   await page.keyboard.press("Enter");
   await page.click("[data-testid=send]");

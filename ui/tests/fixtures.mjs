@@ -135,6 +135,7 @@ export function installFake(fx, opts) {
   let approve = null;
   // list_messages offsets asked, in order, for tests of the list's paging.
   const listCalls = [];
+  const directory = { stalled: false, waiting: [] };
 
   const emit = (payload) => {
     for (const l of listeners) {
@@ -323,10 +324,19 @@ export function installFake(fx, opts) {
         return sent(args.draft.subject);
       case "end_exchange":
         return sent("Fin d'échange");
+      case "directory_suggest": {
+        // This computer's part: the one recent correspondent (Dr Marc MARTIN).
+        const q = (args.query.text ?? "").toLowerCase();
+        const entries = fx.directory.slice(0, 1).filter((e) => (e.display_name ?? "").toLowerCase().includes(q) || e.mail.includes(q));
+        return { entries, truncated: false, source: "local", notice: null };
+      }
       case "directory_search": {
         const q = (args.query.text ?? "").toLowerCase();
+        if (directory.stalled)
+          // A directory that does not answer: the search fails only when the test says so.
+          return new Promise((_, reject) => directory.waiting.push(reject));
         const entries = fx.directory.filter((e) => (e.display_name ?? "").toLowerCase().includes(q) || e.mail.includes(q));
-        return { entries, truncated: q.length < 4, source: "ldap" };
+        return { entries, truncated: q.length < 4, source: "ldap", notice: null };
       }
       case "audit_entries":
         return fx.audit;
@@ -371,5 +381,14 @@ export function installFake(fx, opts) {
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
   };
   window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener() {} };
-  window.__pliFake = { emit, approve: () => approve?.(), listCalls };
+  window.__pliFake = {
+    emit,
+    approve: () => approve?.(),
+    listCalls,
+    stallDirectory: () => (directory.stalled = true),
+    failDirectory: () => {
+      directory.stalled = false;
+      for (const reject of directory.waiting.splice(0)) reject("l'annuaire ne répond pas (plus de 65 s) : réessayez plus tard");
+    },
+  };
 }

@@ -28,7 +28,17 @@ pub async fn end_exchange(
         .map_err(err)
 }
 
-/// Searches recipients (recent correspondents, then the directory).
+/// Recipient suggestions from this computer alone (recent correspondents, the previous
+/// directory answer narrowed, the offline copy): shown at once while the directory is asked.
+#[tauri::command]
+pub async fn directory_suggest(
+    state: tauri::State<'_, AppState>,
+    query: DirectoryQueryInput,
+) -> Result<DirectoryAnswer, String> {
+    state.engine()?.directory_suggest(query).await.map_err(err)
+}
+
+/// Searches recipients (recent correspondents, then the live directory).
 #[tauri::command]
 pub async fn directory_search(
     state: tauri::State<'_, AppState>,

@@ -88,6 +88,10 @@ export const loadDraft = (key: string) => invoke<SavedDraft | null>("load_draft"
 export const deleteDraft = (key: string) => invoke<null>("delete_draft", { key });
 export const endExchange = (patientIns: string, from: string | null = null) =>
   invoke<SendResult>("end_exchange", { patientIns, from });
+/** Recipient suggestions from this computer alone (recent correspondents, the offline copy). */
+export const directorySuggest = (query: DirectoryQueryInput) =>
+  invoke<DirectoryAnswer>("directory_suggest", { query });
+/** The live directory (LDAP, then FHIR or the offline copy with a notice when LDAP fails). */
 export const directorySearch = (query: DirectoryQueryInput) =>
   invoke<DirectoryAnswer>("directory_search", { query });
 

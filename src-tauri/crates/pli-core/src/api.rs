@@ -521,8 +521,11 @@ pub struct DirectoryAnswer {
     pub entries: Vec<crate::annuaire::DirectoryEntry>,
     /// Incomplete: refine the search.
     pub truncated: bool,
-    /// `ldap`, `local` or `recent`.
+    /// Where the directory part came from: `ldap`, `fhir` or `local` (the offline copy).
     pub source: String,
+    /// Why the answer is not LDAP's, when it fell back (LDAP unreachable or silent), in the
+    /// user's words.
+    pub notice: Option<String>,
 }
 
 /// One line of the audit trail.

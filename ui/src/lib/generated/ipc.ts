@@ -172,9 +172,14 @@ entries: Array<DirectoryEntry>,
  */
 truncated: boolean, 
 /**
- * `ldap`, `local` or `recent`.
+ * Where the directory part came from: `ldap`, `fhir` or `local` (the offline copy).
  */
-source: string, };
+source: string, 
+/**
+ * Why the answer is not LDAP's, when it fell back (LDAP unreachable or silent), in the
+ * user's words.
+ */
+notice: string | null, };
 
 /**
  * One mailbox from the directory, whatever the source.

@@ -134,9 +134,14 @@ pub struct SearchResult {
 const CLIENT_GRACE: Duration = Duration::from_secs(5);
 
 /// An open connection to one LDAP source, reused across queries and reopened when it drops.
+///
+/// LDAP multiplexes operations by message id, so concurrent queries share the one connection:
+/// each takes a clone of the handle and waits for its own answer with its own timeout. A query
+/// typed while an earlier one hangs on a stalled server is therefore never queued behind it
+/// (the compose window asks again at each pause in typing).
 #[derive(Debug)]
 pub struct Directory {
-    ldap: Option<ldap3::Ldap>,
+    ldap: tokio::sync::Mutex<Option<ldap3::Ldap>>,
     config: DirectoryConfig,
     timeout: Duration,
 }
@@ -145,12 +150,12 @@ impl Directory {
     /// Connects (anonymously) to the configured source.
     pub async fn connect(config: &DirectoryConfig) -> Result<Self, AnnuaireError> {
         let timeout = Duration::from_secs(config.time_limit_secs.max(1) as u64) + CLIENT_GRACE;
-        let mut d = Self {
-            ldap: None,
+        let d = Self {
+            ldap: tokio::sync::Mutex::new(None),
             config: config.clone(),
             timeout,
         };
-        d.ensure_open().await?;
+        d.handle().await?;
         Ok(d)
     }
 
@@ -160,19 +165,27 @@ impl Directory {
         self.timeout = timeout;
     }
 
-    async fn ensure_open(&mut self) -> Result<&mut ldap3::Ldap, AnnuaireError> {
-        let closed = match self.ldap.as_mut() {
+    /// A handle on the open connection, reopened first if it was closed or dropped.
+    async fn handle(&self) -> Result<ldap3::Ldap, AnnuaireError> {
+        let mut guard = self.ldap.lock().await;
+        let closed = match guard.as_mut() {
             None => true,
             Some(l) => l.is_closed(),
         };
         if closed {
-            self.ldap = Some(open(&self.config, self.timeout).await?);
+            *guard = Some(open(&self.config, self.timeout).await?);
         }
-        Ok(self.ldap.as_mut().expect("just opened"))
+        Ok(guard.as_ref().expect("just opened").clone())
+    }
+
+    /// Forgets the connection after a failed query: its state is unknown, the next query
+    /// opens a new one.
+    async fn drop_connection(&self) {
+        *self.ldap.lock().await = None;
     }
 
     /// Runs a typed query and maps the entries; see [`Query::to_filter`] and [`refine`].
-    pub async fn search(&mut self, query: &Query) -> Result<SearchOutcome, AnnuaireError> {
+    pub async fn search(&self, query: &Query) -> Result<SearchOutcome, AnnuaireError> {
         if query.is_empty() {
             return Err(AnnuaireError::EmptyQuery);
         }
@@ -189,7 +202,7 @@ impl Directory {
 
     /// Runs a raw filter (the caller escapes user text) and reports truncation.
     pub async fn search_raw(
-        &mut self,
+        &self,
         filter: &str,
         attrs: &[&str],
     ) -> Result<SearchResult, AnnuaireError> {
@@ -198,7 +211,7 @@ impl Directory {
             .timelimit(self.config.time_limit_secs);
         let base = self.config.base_dn.clone();
         let timeout = self.timeout;
-        let ldap = self.ensure_open().await?;
+        let mut ldap = self.handle().await?;
         let res = ldap
             .with_search_options(opts)
             .with_timeout(timeout)
@@ -208,11 +221,11 @@ impl Directory {
             Ok(r) => r,
             Err(ldap3::LdapError::Timeout { .. }) => {
                 // The connection is in an unknown state: drop it, reopen on the next query.
-                self.ldap = None;
+                self.drop_connection().await;
                 return Err(AnnuaireError::Timeout(timeout.as_secs()));
             }
             Err(e) => {
-                self.ldap = None;
+                self.drop_connection().await;
                 return Err(e.into());
             }
         };

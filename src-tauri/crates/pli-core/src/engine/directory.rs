@@ -1,7 +1,13 @@
-//! Recipient search for the compose window: recent correspondents first (ranked by use),
-//! then the directory: LDAP over one kept connection, a narrower query answered locally from
-//! the previous complete answer; when LDAP cannot be reached, the FHIR Annuaire Santé API (if
-//! the deployment has a key), then the offline extraction.
+//! Recipient search for the compose window, in two steps so that typing never waits on the
+//! network:
+//!
+//! 1. [`Engine::directory_suggest`] answers from this computer alone: recent correspondents
+//!    (ranked by use), then either the previous complete LDAP answer narrowed locally or the
+//!    offline extraction. The UI shows it at once.
+//! 2. [`Engine::directory_search`] asks the live directory: LDAP over one kept connection
+//!    (concurrent queries share it, so a query typed while an earlier one hangs is not queued
+//!    behind it); when LDAP cannot be reached, the FHIR Annuaire Santé API (if the deployment
+//!    has a key), then the offline extraction, with a notice saying why.
 
 use super::{Engine, EngineError, Result};
 use crate::annuaire::local::LocalDirectory;
@@ -35,59 +41,74 @@ fn query_of(q: &DirectoryQueryInput) -> Result<Query> {
     })
 }
 
+/// Whether a query is a plain name (recent correspondents are only offered for those).
+fn plain(query: &Query) -> bool {
+    query.profession.is_none()
+        && query.specialty.is_none()
+        && query.city.is_none()
+        && query.postal_code.is_none()
+        && query.kind.is_none()
+}
+
+/// Appends `found` after the recent correspondents, a known correspondent keeping its rank
+/// and taking the directory's details.
+fn merge(mut entries: Vec<DirectoryEntry>, found: Vec<DirectoryEntry>) -> Vec<DirectoryEntry> {
+    let recents = entries.len();
+    for e in found {
+        if let Some(r) = entries[..recents]
+            .iter_mut()
+            .find(|r| r.mail.eq_ignore_ascii_case(&e.mail))
+        {
+            *r = e;
+        } else {
+            entries.push(e);
+        }
+    }
+    entries
+}
+
+/// The typed query, refused when it has no criterion.
+fn checked(input: &DirectoryQueryInput) -> Result<Query> {
+    let query = query_of(input)?;
+    if query.is_empty() {
+        return Err(EngineError::Invalid(
+            "précisez au moins un critère de recherche".into(),
+        ));
+    }
+    Ok(query)
+}
+
 impl Engine {
-    /// Searches recipients.
+    /// Answers from this computer alone, without the network: recent correspondents, then the
+    /// previous complete LDAP answer narrowed (`source` `ldap`: the live directory has nothing
+    /// more to add) or else the offline extraction (`source` `local`; empty without a copy).
+    pub async fn directory_suggest(&self, input: DirectoryQueryInput) -> Result<DirectoryAnswer> {
+        let query = checked(&input)?;
+        let entries = self.recents(&query).await?;
+        if let Some(found) = self.narrowed(&query) {
+            return Ok(DirectoryAnswer {
+                entries: merge(entries, found),
+                truncated: false,
+                source: "ldap".into(),
+                notice: None,
+            });
+        }
+        let (found, truncated) = self.local_search(&query).await?.unwrap_or_default();
+        Ok(DirectoryAnswer {
+            entries: merge(entries, found),
+            truncated,
+            source: "local".into(),
+            notice: None,
+        })
+    }
+
+    /// Searches recipients: recent correspondents, then the live directory (see the module
+    /// docs for the fall-backs; `notice` says when the answer did not come from LDAP).
     pub async fn directory_search(&self, input: DirectoryQueryInput) -> Result<DirectoryAnswer> {
-        let query = query_of(&input)?;
-        if query.is_empty() {
-            return Err(EngineError::Invalid(
-                "précisez au moins un critère de recherche".into(),
-            ));
-        }
-        // Recent correspondents, only for a plain name query.
-        let mut entries: Vec<DirectoryEntry> = Vec::new();
-        let plain = query.profession.is_none()
-            && query.specialty.is_none()
-            && query.city.is_none()
-            && query.postal_code.is_none()
-            && query.kind.is_none();
-        if let (true, Some(text)) = (plain, query.name.as_deref()) {
-            let patient_domain = self.inner.cfg.operator.patient_domain.to_ascii_lowercase();
-            for (mail, name, _uses) in self
-                .inner
-                .store
-                .recent_correspondents(text, RECENTS)
-                .await?
-            {
-                if mail.ends_with(&format!("@{patient_domain}")) {
-                    continue; // patients are written to from their INS, never picked here
-                }
-                entries.push(DirectoryEntry {
-                    mail,
-                    kind: None,
-                    display_name: name,
-                    given_name: None,
-                    family_name: None,
-                    profession: None,
-                    specialty: None,
-                    organisation: None,
-                    service: None,
-                    street: None,
-                    postal_code: None,
-                    city: None,
-                    department: None,
-                    dematerialisation: None,
-                });
-            }
-        }
-        let narrowed = self
-            .inner
-            .narrowing
-            .lock()
-            .expect("narrowing")
-            .answer(&query);
-        let (found, truncated, source) = match narrowed {
-            Some(e) => (e, false, "ldap"),
+        let query = checked(&input)?;
+        let entries = self.recents(&query).await?;
+        let (found, truncated, source, notice) = match self.narrowed(&query) {
+            Some(e) => (e, false, "ldap", None),
             None => match self.ldap_search(&query).await {
                 Ok(outcome) => {
                     self.inner
@@ -95,35 +116,91 @@ impl Engine {
                         .lock()
                         .expect("narrowing")
                         .record(&query, &outcome);
-                    (outcome.entries, outcome.truncated, "ldap")
+                    (outcome.entries, outcome.truncated, "ldap", None)
                 }
-                Err(ldap_err) => match self.fhir_search(&query).await {
-                    Some(Ok(outcome)) => (outcome.entries, outcome.truncated, "fhir"),
-                    Some(Err(e)) => {
-                        tracing::warn!(error = %e, "FHIR directory after LDAP failed");
-                        self.local_search(&query, ldap_err).await?
+                Err(ldap_err) => {
+                    let fhir = match self.fhir_search(&query).await {
+                        Some(Ok(outcome)) => Some(outcome),
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "FHIR directory after LDAP failed");
+                            None
+                        }
+                        None => None,
+                    };
+                    match fhir {
+                        Some(outcome) => (
+                            outcome.entries,
+                            outcome.truncated,
+                            "fhir",
+                            Some(format!("{ldap_err} — réponse de l'API Annuaire Santé")),
+                        ),
+                        None => match self.local_search(&query).await? {
+                            Some((found, truncated)) => (
+                                found,
+                                truncated,
+                                "local",
+                                Some(format!(
+                                    "{ldap_err} — réponse de la copie hors ligne de l'annuaire"
+                                )),
+                            ),
+                            None => return Err(ldap_err),
+                        },
                     }
-                    None => self.local_search(&query, ldap_err).await?,
-                },
+                }
             },
         };
-        let recents = entries.len();
-        for e in found {
-            if let Some(r) = entries[..recents]
-                .iter_mut()
-                .find(|r| r.mail.eq_ignore_ascii_case(&e.mail))
-            {
-                // Known correspondent: keep its rank, take the directory's details.
-                *r = e;
-            } else {
-                entries.push(e);
-            }
-        }
         Ok(DirectoryAnswer {
-            entries,
+            entries: merge(entries, found),
             truncated,
             source: source.to_owned(),
+            notice,
         })
+    }
+
+    /// Recent correspondents matching a plain name query (patients excluded: they are
+    /// written to from their INS, never picked here).
+    async fn recents(&self, query: &Query) -> Result<Vec<DirectoryEntry>> {
+        let mut entries = Vec::new();
+        let Some(text) = query.name.as_deref().filter(|_| plain(query)) else {
+            return Ok(entries);
+        };
+        let patient_domain = self.inner.cfg.operator.patient_domain.to_ascii_lowercase();
+        for (mail, name, _uses) in self
+            .inner
+            .store
+            .recent_correspondents(text, RECENTS)
+            .await?
+        {
+            if mail.ends_with(&format!("@{patient_domain}")) {
+                continue;
+            }
+            entries.push(DirectoryEntry {
+                mail,
+                kind: None,
+                display_name: name,
+                given_name: None,
+                family_name: None,
+                profession: None,
+                specialty: None,
+                organisation: None,
+                service: None,
+                street: None,
+                postal_code: None,
+                city: None,
+                department: None,
+                dematerialisation: None,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// The previous complete LDAP answer narrowed to `query`, when it covers it.
+    fn narrowed(&self, query: &Query) -> Option<Vec<DirectoryEntry>> {
+        self.inner
+            .narrowing
+            .lock()
+            .expect("narrowing")
+            .answer(query)
     }
 
     /// The FHIR Annuaire Santé answer, when `[directory.fhir]` is configured (`None` if not).
@@ -146,12 +223,9 @@ impl Engine {
         }
     }
 
-    /// The offline extraction's answer; `unreachable` is returned when there is no copy.
-    async fn local_search(
-        &self,
-        query: &Query,
-        unreachable: EngineError,
-    ) -> Result<(Vec<DirectoryEntry>, bool, &'static str)> {
+    /// The offline extraction's answer (at most 100 entries, `true` when there were more);
+    /// `None` when there is no offline copy.
+    async fn local_search(&self, query: &Query) -> Result<Option<(Vec<DirectoryEntry>, bool)>> {
         let local = LocalDirectory::open(&crate::store::data_dir(&self.inner.cfg))
             .await
             .map_err(|e| EngineError::Other(e.to_string()))?;
@@ -160,14 +234,14 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Other(e.to_string()))?
         {
-            return Err(unreachable);
+            return Ok(None);
         }
         let found = local
             .search(query, 101)
             .await
             .map_err(|e| EngineError::Other(e.to_string()))?;
         let truncated = found.len() > 100;
-        Ok((found.into_iter().take(100).collect(), truncated, "local"))
+        Ok(Some((found.into_iter().take(100).collect(), truncated)))
     }
 
     async fn ldap_search(&self, query: &Query) -> Result<annuaire::SearchOutcome> {
@@ -177,11 +251,13 @@ impl Engine {
             .directory
             .as_ref()
             .ok_or_else(|| EngineError::Other("aucun annuaire configuré".into()))?;
-        let mut guard = self.inner.directory.lock().await;
-        if guard.is_none() {
-            *guard = Some(annuaire::Directory::connect(cfg).await?);
-        }
-        let dir = guard.as_mut().expect("just connected");
+        // Connected once (a failed connection is retried by the next query); the lock is
+        // not held during the query itself.
+        let dir = self
+            .inner
+            .directory
+            .get_or_try_init(|| annuaire::Directory::connect(cfg))
+            .await?;
         Ok(dir.search(query).await?)
     }
 }

@@ -94,7 +94,8 @@ struct Inner {
     store: Store,
     events: EventSink,
     active: RwLock<Option<Active>>,
-    directory: tokio::sync::Mutex<Option<Directory>>,
+    /// The LDAP directory, connected on first use (queries share its one connection).
+    directory: tokio::sync::OnceCell<Directory>,
     /// The FHIR directory client, made on first use (key read from the keyring once).
     fhir: tokio::sync::OnceCell<crate::annuaire::fhir::FhirDirectory>,
     narrowing: Mutex<Narrowing>,
@@ -155,7 +156,7 @@ impl Engine {
                 store,
                 events,
                 active: RwLock::new(None),
-                directory: tokio::sync::Mutex::new(None),
+                directory: tokio::sync::OnceCell::new(),
                 fhir: tokio::sync::OnceCell::new(),
                 narrowing: Mutex::new(Narrowing::default()),
                 lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
