@@ -505,12 +505,12 @@ async fn write_body(
     id: i64,
     b: &BodyData,
 ) -> Result<(), StoreError> {
-    // The index's content is the view search_text over bodies and attachments (migration
-    // 0008): the message leaves the index while its words are still the indexed ones, and
+    // The index's content is the view search_text over bodies and attachments (migrations
+    // 0008, 0010; the index's rowid is the message's search key): the message leaves the index while its words are still the indexed ones, and
     // comes back once they are written.
     sqlx::query(
         "INSERT INTO search_fts (search_fts, rowid, subject, addresses, body, attachments)
-         SELECT 'delete', id, subject, addresses, body, attachments FROM search_text
+         SELECT 'delete', key, subject, addresses, body, attachments FROM search_text
          WHERE id = ?1",
     )
     .bind(id)
@@ -548,7 +548,7 @@ async fn write_body(
     }
     sqlx::query(
         "INSERT INTO search_fts (rowid, subject, addresses, body, attachments)
-         SELECT id, subject, addresses, body, attachments FROM search_text WHERE id = ?1",
+         SELECT key, subject, addresses, body, attachments FROM search_text WHERE id = ?1",
     )
     .bind(id)
     .execute(&mut **tx)

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("sql/0007_count_index.sql")),
     (8, include_str!("sql/0008_search_content_view.sql")),
     (9, include_str!("sql/0009_ascending_list_indexes.sql")),
+    (10, include_str!("sql/0010_search_date_keys.sql")),
 ];
 
 /// The latest schema version this build knows.

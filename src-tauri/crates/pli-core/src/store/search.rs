@@ -3,7 +3,7 @@
 //! (`unicode61 remove_diacritics 2`, so "lefevre" finds "LEFÈVRE"; prefix indexes for `card*`),
 //! with filters, newest first, paged.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::{Store, StoreError};
 
@@ -84,43 +84,42 @@ pub fn fts_query(input: &str) -> String {
         .join(" ")
 }
 
-/// At most this many full-text matches, the matches drive the search: each one's row is read
-/// by id and the few are sorted by date. With more, the newest-first date index drives it and
-/// stops at the page's end, which comes quickly because matches are dense. (Measured on 100,000
-/// messages, `tests/bench/search`: walking the date index for a rare word visits every row,
-/// about 25 ms; reading 2,000 rows by id and sorting them costs a few ms.)
-const FEW_MATCHES: usize = 2000;
-
 /// Which side of the join leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchDriver {
     /// No words: the date index, filters checked on the way.
     Filters,
-    /// Few matches: their ids (a JSON array in `?1`) lead, then a sort.
-    Matches,
-    /// Many matches: the date index leads, each row checked against the set of matches
-    /// (built once from the index).
+    /// Words: the full-text index leads, newest first by its rowids (the messages' search
+    /// keys, ordered by date: migration 0010), each match checked against the filters, and it
+    /// stops at the page's end whatever the word's frequency.
     ///
-    /// A third plan, asking the index about each row the date walk visits (`EXISTS … MATCH ?
-    /// AND rowid = m.id`), was tried in session 4 and removed: on the bench's 100,000 real
-    /// messages each such question cost about 6 ms (not the 25 µs measured on a small Python
-    /// index), 370–510 ms a page for frequent words (tests/bench/search, decision 0026).
-    DateIndex,
+    /// Before (decision 0026): with message ids as rowids, a frequent word's newest matches
+    /// needed the set of all its matches (p95 35 ms at 100,000 messages, `tests/bench/search`);
+    /// and asking the index about each row of a date walk cost ~6 ms a row.
+    Words,
 }
 
-/// The search SQL for a driver. `?1` is the FTS5 query (or, for `Matches`, the JSON array of
-/// matching ids); `?2`..`?8` the filters; `?9`, `?10` limit and offset.
+/// How many seconds' worth of key bits (`key = received_at << KEY_SHIFT | slot`, migration
+/// 0010): a date bound on the key is a bound on the row's date.
+const KEY_SHIFT: u32 = 6;
+
+/// The search SQL for a driver. `?1` is the FTS5 query; `?2`..`?8` the filters; `?9`, `?10`
+/// limit and offset.
 fn search_sql(driver: SearchDriver) -> String {
-    let (from, matches) = match driver {
-        // CROSS JOIN keeps the ids as the outer loop: SQLite does not reorder it.
-        SearchDriver::Matches => (
-            "json_each(?1) j CROSS JOIN messages m ON m.id = j.value",
-            "1",
+    let (from, matches, order) = match driver {
+        // CROSS JOIN keeps the index as the outer loop (SQLite does not reorder it), so its
+        // rowid order is the output order: no sorter, and LIMIT stops the walk. A message's
+        // key is at least its second's first key, so `since` also bounds the walk.
+        SearchDriver::Words => (
+            "search_fts
+             CROSS JOIN search_keys k ON k.key = search_fts.rowid
+             CROSS JOIN messages m ON m.id = k.message_pk",
+            format!(
+                "search_fts MATCH ?1 AND search_fts.rowid >= (max(coalesce(?5, 0), 0) << {KEY_SHIFT})"
+            ),
+            "search_fts.rowid DESC",
         ),
-        SearchDriver::Filters | SearchDriver::DateIndex => (
-            "messages m",
-            "(?1 = '' OR m.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1))",
-        ),
+        SearchDriver::Filters => ("messages m", "1".to_owned(), "m.received_at DESC, m.id DESC"),
     };
     format!(
         "SELECT m.id, a.address, fo.name, m.uid, m.message_id, m.from_addr, m.subject,
@@ -136,7 +135,7 @@ fn search_sql(driver: SearchDriver) -> String {
            AND (?6 IS NULL OR m.received_at < ?6)
            AND (NOT ?7 OR m.seen = 0)
            AND (NOT ?8 OR m.has_documents = 1)
-         ORDER BY m.received_at DESC, m.id DESC
+         ORDER BY {order}
          LIMIT ?9 OFFSET ?10"
     )
 }
@@ -149,40 +148,19 @@ struct Prepared {
 }
 
 impl Store {
-    /// Chooses the driver: the full-text index is asked for at most `FEW_MATCHES + 1` ids
-    /// (cheap: no message row is read); `None` when the words match nothing.
-    async fn prepare_search(
-        conn: &mut SqliteConnection,
-        f: &SearchFilter,
-    ) -> Result<Option<Prepared>, StoreError> {
+    /// Chooses the driver: words or filters only.
+    fn prepare_search(f: &SearchFilter) -> Prepared {
         let q = fts_query(&f.query);
-        if q.is_empty() {
-            return Ok(Some(Prepared {
-                driver: SearchDriver::Filters,
-                sql: search_sql(SearchDriver::Filters),
-                first: q,
-            }));
+        let driver = if q.is_empty() {
+            SearchDriver::Filters
+        } else {
+            SearchDriver::Words
+        };
+        Prepared {
+            driver,
+            sql: search_sql(driver),
+            first: q,
         }
-        // Ascending rowids: the first FEW_MATCHES + 1 matches.
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 LIMIT ?2")
-                .bind(&q)
-                .bind(FEW_MATCHES as i64 + 1)
-                .fetch_all(&mut *conn)
-                .await?;
-        Ok(match ids.len() {
-            0 => None,
-            n if n <= FEW_MATCHES => Some(Prepared {
-                driver: SearchDriver::Matches,
-                sql: search_sql(SearchDriver::Matches),
-                first: serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
-            }),
-            _ => Some(Prepared {
-                driver: SearchDriver::DateIndex,
-                sql: search_sql(SearchDriver::DateIndex),
-                first: q,
-            }),
-        })
     }
 
     fn bind_search<'q>(
@@ -203,16 +181,11 @@ impl Store {
             .bind(f.offset)
     }
 
-    /// Runs a search, newest first. One connection for the whole search: the pool returns a
-    /// connection asynchronously, so a second acquire right after the first would often open
-    /// another one (measured: a second SQLCipher connection set up in a `pli search`).
+    /// Runs a search, newest first, in one query.
     pub async fn search(&self, f: &SearchFilter) -> Result<Vec<SearchHit>, StoreError> {
-        let mut conn = self.reader().acquire().await?;
-        let Some(p) = Self::prepare_search(&mut conn, f).await? else {
-            return Ok(Vec::new());
-        };
+        let p = Self::prepare_search(f);
         let rows = Self::bind_search(&p.sql, &p.first, f)
-            .fetch_all(&mut *conn)
+            .fetch_all(self.reader())
             .await?;
         Ok(rows
             .into_iter()
@@ -232,23 +205,19 @@ impl Store {
             .collect())
     }
 
-    /// What `search` would do for `f` (for measurements): the driver and SQLite's query plan
-    /// (`None` when the words match nothing and no SQL runs).
+    /// What `search` would do for `f` (for measurements): the driver and SQLite's query plan.
     pub async fn search_plan(
         &self,
         f: &SearchFilter,
-    ) -> Result<Option<(SearchDriver, Vec<String>)>, StoreError> {
-        let mut conn = self.reader().acquire().await?;
-        let Some(p) = Self::prepare_search(&mut conn, f).await? else {
-            return Ok(None);
-        };
+    ) -> Result<(SearchDriver, Vec<String>), StoreError> {
+        let p = Self::prepare_search(f);
         let explain = format!("EXPLAIN QUERY PLAN {}", p.sql);
         let plan = Self::bind_search(&explain, &p.first, f)
-            .fetch_all(&mut *conn)
+            .fetch_all(self.reader())
             .await?
             .into_iter()
             .map(|r| r.get::<String, _>(3))
             .collect();
-        Ok(Some((p.driver, plan)))
+        Ok((p.driver, plan))
     }
 }

@@ -458,10 +458,12 @@ async fn migration_8_stores_text_once_and_search_still_finds_everything() {
     assert_eq!(left, 0);
 }
 
-/// Both plans of `search` (matches first when few, date index first when many) give the same
-/// newest-first pages, with filters and offsets, as a brute-force reading of what was stored.
+/// A word search walks the full-text index newest first (its rowids are the messages' date
+/// keys) and stops at the page's end: the pages, with filters, offsets and a date bound, are
+/// those of a brute-force reading of what was stored, for rare and frequent words, and
+/// SQLite sorts nothing.
 #[tokio::test]
-async fn search_plans_agree_on_few_and_many_matches() {
+async fn word_searches_walk_the_index_newest_first() {
     let (_dir, store, _key) = fresh().await;
     let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
     let f = store
@@ -469,15 +471,17 @@ async fn search_plans_agree_on_few_and_many_matches() {
         .await
         .unwrap();
     // 2,400 messages say "consultation"; every 400th also says "tachycardie"; every third is
-    // unread. received_at is shuffled against the UID so the id order is not the date order.
+    // unread. received_at is shuffled against the UID so the id order is not the date order,
+    // and pairs of messages share a second (the keys' slots).
     let n = 2400u32;
+    let date = |uid: u32| 1_700_000_000 + ((uid as i64 * 7919) % n as i64) / 2;
     let mut batch = Vec::new();
     for uid in 1..=n {
         let mut m = msg(uid, "consultation", "dr@x.test");
         if uid % 400 == 0 {
             m.subject = Some("consultation tachycardie".into());
         }
-        m.received_at = Some(1_700_000_000 + ((uid as i64 * 7919) % n as i64));
+        m.received_at = Some(date(uid));
         if uid % 3 == 0 {
             m.flags.clear();
         }
@@ -486,11 +490,13 @@ async fn search_plans_agree_on_few_and_many_matches() {
     for chunk in batch.chunks(500) {
         store.insert_batch(f, chunk, None).await.unwrap();
     }
-    let expected = |rare: bool, unread: bool| -> Vec<u32> {
+    // Newest first; within a second, the later insertion (the higher id: UID order here).
+    let expected = |rare: bool, unread: bool, since: i64| -> Vec<u32> {
         let mut v: Vec<(i64, u32)> = (1..=n)
             .filter(|u| !rare || u % 400 == 0)
             .filter(|u| !unread || u % 3 == 0)
-            .map(|u| (1_700_000_000 + ((u as i64 * 7919) % n as i64), u))
+            .map(|u| (date(u), u))
+            .filter(|(d, _)| *d >= since)
             .collect();
         v.sort_by(|a, b| b.cmp(a));
         v.into_iter().map(|(_, u)| u).collect()
@@ -504,49 +510,134 @@ async fn search_plans_agree_on_few_and_many_matches() {
     };
     let uids = |hits: Vec<SearchHit>| hits.into_iter().map(|h| h.uid).collect::<Vec<_>>();
 
-    // Few matches: the matches lead.
-    let rare = run("tachycardie", false, 50, 0);
     assert_eq!(
-        store.search_plan(&rare).await.unwrap().unwrap().0,
-        SearchDriver::Matches
-    );
-    assert_eq!(
-        uids(store.search(&rare).await.unwrap()),
-        expected(true, false)
+        uids(
+            store
+                .search(&run("tachycardie", false, 50, 0))
+                .await
+                .unwrap()
+        ),
+        expected(true, false, 0)
     );
     assert_eq!(
         uids(store.search(&run("tachy*", true, 1, 1)).await.unwrap()),
-        expected(true, true)[1..2].to_vec()
+        expected(true, true, 0)[1..2].to_vec()
     );
-    // Many matches: the date index leads, checked against the set of matches; pages and
-    // filters as the brute force says.
-    let mut drivers = Vec::new();
     for (unread, offset) in [(false, 0), (false, 1234), (true, 0), (true, 700)] {
         let f = run("consultation", unread, 50, offset);
-        let (driver, plan) = store.search_plan(&f).await.unwrap().unwrap();
+        let (driver, plan) = store.search_plan(&f).await.unwrap();
+        assert_eq!(driver, SearchDriver::Words);
         assert!(
             !plan.iter().any(|l| l.contains("TEMP B-TREE")),
             "{driver:?} sorts: {plan:?}"
         );
-        drivers.push(driver);
         assert_eq!(
             uids(store.search(&f).await.unwrap()),
-            expected(false, unread)[offset as usize..][..50].to_vec(),
+            expected(false, unread, 0)[offset as usize..][..50].to_vec(),
             "unread={unread} offset={offset}"
         );
     }
-    assert_eq!(drivers, vec![SearchDriver::DateIndex; 4]);
-    // No match: nothing, and no SQL beyond the index lookup.
-    assert!(store
-        .search_plan(&run("zzz", false, 50, 0))
-        .await
-        .unwrap()
-        .is_none());
+    // A date bound: only what is as recent, and the walk stops there.
+    let since = 1_700_000_000 + 1_000;
+    let f = SearchFilter {
+        since: Some(since),
+        ..run("consultation", false, 2400, 0)
+    };
+    assert_eq!(
+        uids(store.search(&f).await.unwrap()),
+        expected(false, false, since)
+    );
+    // No match: nothing.
     assert!(store
         .search(&run("zzz", false, 50, 0))
         .await
         .unwrap()
         .is_empty());
+    index_is_consistent(&store).await;
+}
+
+/// Dates that change, messages that go, a second with more messages than its 64 key slots:
+/// the index follows (FTS5's own integrity check), every message keeps exactly one key, and
+/// word searches still come newest first.
+#[tokio::test]
+async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
+    let (_dir, store, _key) = fresh().await;
+    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+    let f = store
+        .upsert_folder(acc, "INBOX", Some("/"), None, true)
+        .await
+        .unwrap();
+    // 100 messages in one second (36 spill past its slots), then 20 in the next second.
+    let batch: Vec<_> = (1..=120u32)
+        .map(|u| {
+            let mut m = msg(u, "crowded", "dr@x.test");
+            m.received_at = Some(1_700_000_000 + i64::from(u > 100));
+            m
+        })
+        .collect();
+    store.insert_batch(f, &batch, None).await.unwrap();
+    index_is_consistent(&store).await;
+    let pool = store.writer().clone();
+    let keys: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT key, message_pk FROM search_keys ORDER BY key")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(keys.len(), 120);
+    let base = 1_700_000_000i64 << 6;
+    assert!(keys.iter().all(|(k, _)| *k >= base), "{keys:?}");
+    // Insertion order within the crowded second, whatever the slots.
+    let first_second: Vec<i64> = keys.iter().take(100).map(|(_, m)| *m).collect();
+    let mut sorted = first_second.clone();
+    sorted.sort();
+    assert_eq!(first_second, sorted);
+
+    // A date that changes moves the message's key; a message that goes takes its key along.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE messages SET received_at = 1800000000, subject = 'crowded moved' WHERE id = ?1",
+    )
+    .bind(ids[0])
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM messages WHERE id = ?1")
+        .bind(ids[1])
+        .execute(&pool)
+        .await
+        .unwrap();
+    index_is_consistent(&store).await;
+    let hits = store
+        .search(&SearchFilter {
+            query: "crowded".into(),
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits[0].subject.as_deref(), Some("crowded moved"));
+    assert_eq!(hits[0].received_at, Some(1_800_000_000));
+    assert_eq!(hits[1].received_at, Some(1_700_000_001));
+    let moved = store
+        .search(&SearchFilter {
+            query: "moved".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1);
+    let all = store
+        .search(&SearchFilter {
+            query: "crowded".into(),
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 119);
 }
 
 /// Lists come newest first straight from an index read backwards: no sorter (which would
@@ -598,17 +689,15 @@ async fn list_pages_and_searches_need_no_sort() {
             ..Default::default()
         })
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(driver, SearchDriver::Matches);
-    assert!(plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
+    assert_eq!(driver, SearchDriver::Words);
+    assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
     let (_, plan) = store
         .search_plan(&SearchFilter {
             unread: true,
             ..Default::default()
         })
         .await
-        .unwrap()
         .unwrap();
     assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
 }
