@@ -560,11 +560,15 @@ impl<'a> AccountSync<'a> {
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
-        // Bodies, newest first.
+        // Bodies, newest first. Two stages overlap: while one batch is parsed and stored (a
+        // task of its own), the next one is fetched over the network; at most one batch waits
+        // to be stored, so memory stays bounded by two batches.
         if self.options.bodies {
             let todo = self.store.sizes_without_body(folder_id).await?;
             let total = todo.len();
             let mut done = 0;
+            let mut storing: Option<(usize, tokio::task::JoinHandle<Result<usize, SyncError>>)> =
+                None;
             for chunk in body_batches(
                 &todo,
                 self.options.body_batch,
@@ -572,16 +576,26 @@ impl<'a> AccountSync<'a> {
             ) {
                 let mut uids: Vec<u32> = chunk.iter().map(|(u, _)| *u).collect();
                 uids.sort_unstable();
-                let bodies = self.fetch_bodies(session, &uids).await?;
-                report.bodies += bodies.len();
-                self.store.store_bodies(folder_id, &bodies).await?;
-                done += chunk.len();
-                progress(SyncEvent::Bodies {
-                    account: self.address.clone(),
-                    folder: name.to_owned(),
-                    done: done.min(total),
-                    total,
-                });
+                let fetched = Self::fetch_bodies(session, &uids).await?;
+                if let Some((n, task)) = storing.take() {
+                    report.bodies += Self::stored(task).await?;
+                    done += n;
+                    self.bodies_progress(progress, name, done, total);
+                }
+                let store = self.store.clone();
+                storing = Some((
+                    chunk.len(),
+                    tokio::spawn(async move {
+                        let bodies = parse_bodies(fetched, uids).await?;
+                        store.store_bodies(folder_id, &bodies).await?;
+                        Ok(bodies.len())
+                    }),
+                ));
+            }
+            if let Some((n, task)) = storing.take() {
+                report.bodies += Self::stored(task).await?;
+                done += n;
+                self.bodies_progress(progress, name, done, total);
             }
         }
         self.store
@@ -640,29 +654,68 @@ impl<'a> AccountSync<'a> {
             .collect())
     }
 
+    /// The raw messages of one batch (parsed by [`parse_bodies`], off this task).
     async fn fetch_bodies(
-        &self,
         session: &mut ImapSession,
         uids: &[u32],
-    ) -> Result<Vec<(u32, BodyData)>, SyncError> {
-        let wanted: BTreeSet<u32> = uids.iter().copied().collect();
-        let fetched: Vec<_> = session
+    ) -> Result<Vec<async_imap::types::Fetch>, SyncError> {
+        Ok(session
             .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
             .await?
             .try_collect()
-            .await?;
-        // The whole batch is parsed in one blocking task, in the server's order.
-        off_runtime(move || {
-            fetched
-                .iter()
-                .filter_map(|f| {
-                    let uid = f.uid.filter(|u| wanted.contains(u))?;
-                    Some((uid, parse::body(f.body()?)))
-                })
-                .collect()
-        })
-        .await
+            .await?)
     }
+
+    /// The outcome of a batch's parse-and-store task: the bodies stored. If this sync is
+    /// dropped (cancelled) meanwhile, the task still finishes its one transaction: bodies of
+    /// messages already in the cache, nothing lost or doubled.
+    async fn stored(
+        task: tokio::task::JoinHandle<Result<usize, SyncError>>,
+    ) -> Result<usize, SyncError> {
+        match task.await {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(SyncError::Imap(ImapError::Protocol(
+                async_imap::error::Error::Io(std::io::Error::other(format!(
+                    "enregistrement des messages interrompu : {e}"
+                ))),
+            ))),
+        }
+    }
+
+    fn bodies_progress(
+        &self,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+        folder: &str,
+        done: usize,
+        total: usize,
+    ) {
+        progress(SyncEvent::Bodies {
+            account: self.address.clone(),
+            folder: folder.to_owned(),
+            done: done.min(total),
+            total,
+        });
+    }
+}
+
+/// Parses one fetched batch of whole messages (only the UIDs asked: unsolicited FETCH
+/// responses are skipped), in one blocking task, in the server's order.
+async fn parse_bodies(
+    fetched: Vec<async_imap::types::Fetch>,
+    uids: Vec<u32>,
+) -> Result<Vec<(u32, BodyData)>, SyncError> {
+    let wanted: BTreeSet<u32> = uids.into_iter().collect();
+    off_runtime(move || {
+        fetched
+            .iter()
+            .filter_map(|f| {
+                let uid = f.uid.filter(|u| wanted.contains(u))?;
+                Some((uid, parse::body(f.body()?)))
+            })
+            .collect()
+    })
+    .await
 }
 
 /// Runs the parsing of one fetched batch on tokio's blocking pool: mail-parser, CDA/XDM
