@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pli_core::api::EngineEvent;
+use pli_core::api::{DirectoryQueryInput, EngineEvent, ListScope};
 use pli_core::engine::{Engine, LoginMethod};
 use pli_e2e::{person, sandbox_config};
 use tokio::sync::mpsc;
@@ -74,15 +74,38 @@ async fn an_idle_session_locks_and_needs_a_new_login() {
     // The stored session is gone: resuming does not log in without the person.
     let resumed = engine.resume().await;
     assert!(!resumed.logged_in, "{resumed:?}");
-    // The lock is in the audit trail.
-    assert!(engine
-        .audit(None)
-        .await
-        .unwrap()
-        .iter()
-        .any(|a| a.action == "lock"));
+    // While locked, the engine serves nothing from the cache, whoever asks (the UI hides
+    // mail behind the lock screen; this is the engine's own refusal).
+    let sealed = "session verrouillée ou fermée";
+    let refused = [
+        engine.mailboxes().await.err().map(|e| e.to_string()),
+        engine
+            .list(ListScope::Unified, 0, 10)
+            .await
+            .err()
+            .map(|e| e.to_string()),
+        engine.message(1, false).await.err().map(|e| e.to_string()),
+        engine.patients().await.err().map(|e| e.to_string()),
+        engine.audit(None).await.err().map(|e| e.to_string()),
+        engine.outbox().await.err().map(|e| e.to_string()),
+        engine.draft("k").await.err().map(|e| e.to_string()),
+        engine
+            .directory_suggest(DirectoryQueryInput {
+                text: Some("girard".into()),
+                ..Default::default()
+            })
+            .await
+            .err()
+            .map(|e| e.to_string()),
+    ];
+    for (i, r) in refused.iter().enumerate() {
+        assert!(
+            r.as_deref().is_some_and(|e| e.contains(sealed)),
+            "call {i} while locked: {r:?}"
+        );
+    }
 
-    // A new authentication opens the session again.
+    // A new authentication opens the session again, and the cache with it.
     let again = engine
         .login(LoginMethod::Ciba {
             national_id: anne.national_id.clone(),
@@ -90,6 +113,14 @@ async fn an_idle_session_locks_and_needs_a_new_login() {
         .await
         .unwrap();
     assert!(again.logged_in);
+    // The lock is in the audit trail.
+    assert!(engine
+        .audit(None)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "lock"));
+    engine.list(ListScope::Unified, 0, 10).await.unwrap();
     engine.logout().await.unwrap();
     engine.shutdown().await;
 }

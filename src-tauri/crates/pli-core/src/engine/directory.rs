@@ -83,6 +83,7 @@ impl Engine {
     /// previous complete LDAP answer narrowed (`source` `ldap`: the live directory has nothing
     /// more to add) or else the offline extraction (`source` `local`; empty without a copy).
     pub async fn directory_suggest(&self, input: DirectoryQueryInput) -> Result<DirectoryAnswer> {
+        self.readable().await?;
         let query = checked(&input)?;
         let entries = self.recents(&query).await?;
         if let Some(found) = self.narrowed(&query) {
@@ -105,6 +106,7 @@ impl Engine {
     /// Searches recipients: recent correspondents, then the live directory (see the module
     /// docs for the fall-backs; `notice` says when the answer did not come from LDAP).
     pub async fn directory_search(&self, input: DirectoryQueryInput) -> Result<DirectoryAnswer> {
+        self.readable().await?;
         let query = checked(&input)?;
         let entries = self.recents(&query).await?;
         let (found, truncated, source, notice) = match self.narrowed(&query) {

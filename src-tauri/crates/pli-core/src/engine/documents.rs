@@ -92,6 +92,7 @@ impl Engine {
 
     /// Opens attachment `index` of message `id`.
     pub async fn open_attachment(&self, id: i64, index: u32) -> Result<DocumentView> {
+        self.readable().await?;
         let raw = self.raw_message(id).await?;
         let row = self
             .inner

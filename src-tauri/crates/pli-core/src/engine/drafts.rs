@@ -26,6 +26,7 @@ impl Engine {
     /// Saves the draft of the compose window `key`. `with_files`: the attachments changed and
     /// are saved too; otherwise those saved before are kept.
     pub async fn save_draft(&self, key: &str, draft: &DraftInput, with_files: bool) -> Result<()> {
+        self.readable().await?;
         check_key(key)?;
         let mut fields = draft.clone();
         let files = std::mem::take(&mut fields.attachments);
@@ -46,6 +47,7 @@ impl Engine {
     /// The draft saved for the compose window `key`, if any. A draft that no longer parses (a
     /// format from another version) is reported, not silently dropped.
     pub async fn draft(&self, key: &str) -> Result<Option<SavedDraft>> {
+        self.readable().await?;
         check_key(key)?;
         let Some(row) = self.inner.store.draft(key).await? else {
             return Ok(None);
@@ -65,6 +67,7 @@ impl Engine {
 
     /// Forgets the draft of `key` (sent or discarded).
     pub async fn delete_draft(&self, key: &str) -> Result<()> {
+        self.readable().await?;
         check_key(key)?;
         self.inner.store.delete_draft(key).await?;
         Ok(())

@@ -131,6 +131,7 @@ impl Engine {
 
     /// The side bar: every mailbox with its folders and unread counts.
     pub async fn mailboxes(&self) -> Result<Vec<MailboxView>> {
+        self.readable().await?;
         let store = &self.inner.store;
         let mut out = Vec::new();
         for (id, address, kind) in store.accounts().await? {
@@ -170,6 +171,7 @@ impl Engine {
 
     /// A window of a list.
     pub async fn list(&self, scope: ListScope, offset: i64, limit: i64) -> Result<MessagePage> {
+        self.readable().await?;
         let limit = limit.clamp(1, MAX_PAGE);
         let offset = offset.max(0);
         let page_scope = match scope {
@@ -212,6 +214,7 @@ impl Engine {
 
     /// Opens a message: marks it read (journaled for the server) and returns its content.
     pub async fn message(&self, id: i64, allow_remote: bool) -> Result<MessageDetail> {
+        self.readable().await?;
         let store = &self.inner.store;
         let mut r = store
             .row(id)
@@ -335,6 +338,7 @@ impl Engine {
     /// Marks read/unread, flags, deletes: applied in the cache at once, journaled, replayed
     /// on the server by the sync. `op`: `seen`, `unseen`, `flag`, `unflag`, `delete`.
     pub async fn set_flag(&self, id: i64, op: &str) -> Result<()> {
+        self.readable().await?;
         let r = self
             .inner
             .store
@@ -359,6 +363,7 @@ impl Engine {
     /// The patient pane: one conversation per patient and mailbox, latest first, each with
     /// the date the exchange was ended, if it was.
     pub async fn patients(&self) -> Result<Vec<PatientConversation>> {
+        self.readable().await?;
         let domain = self.patient_domain().to_owned();
         let mut out = Vec::new();
         for t in self.inner.store.patient_threads(&domain).await? {
@@ -397,6 +402,7 @@ impl Engine {
 
     /// The user's audit trail since `since` (Unix seconds), newest first.
     pub async fn audit(&self, since: Option<i64>) -> Result<Vec<AuditRow>> {
+        self.readable().await?;
         let mut rows: Vec<AuditRow> = self
             .inner
             .store
@@ -420,6 +426,7 @@ impl Engine {
     /// else `~/Téléchargements` or `~/Downloads` when present, else the data directory) and
     /// returns the file's path.
     pub async fn export_audit(&self, since: Option<i64>) -> Result<String> {
+        self.readable().await?;
         let rows = self.audit(since).await?;
         let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
         let dir = std::env::var_os("XDG_DOWNLOAD_DIR")

@@ -39,6 +39,10 @@ pub enum EngineError {
     /// No session: log in first.
     #[error("connectez-vous avec Pro Santé Connect pour accéder aux serveurs de messagerie")]
     NotLoggedIn,
+    /// The session was locked, closed or never opened: the cache is not served until the
+    /// user authenticates again.
+    #[error("session verrouillée ou fermée : reconnectez-vous avec Pro Santé Connect pour lire le courrier")]
+    Sealed,
     /// A message, folder or attachment that is not (or no longer) in the cache.
     #[error("{0} introuvable dans le cache local")]
     NotFound(String),
@@ -103,6 +107,10 @@ struct Inner {
     lock: Arc<crate::auth::InactivityLock>,
     /// Raw messages fetched for attachments, most recent last (a few, in memory only).
     raw_cache: Mutex<VecDeque<(i64, Arc<Vec<u8>>)>>,
+    /// Whether the start-up is over: the stored session was resumed or found missing, or the
+    /// user logged in, out, or was locked out. From then on the cache is served only while a
+    /// session is open (see [`Engine::readable`]).
+    settled: std::sync::atomic::AtomicBool,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -161,6 +169,7 @@ impl Engine {
                 narrowing: Mutex::new(Narrowing::default()),
                 lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
                 raw_cache: Mutex::new(VecDeque::new()),
+                settled: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -182,6 +191,31 @@ impl Engine {
     /// The environment's name (`production`, `bas`, `sandbox`).
     pub fn environment_name(&self) -> String {
         crate::auth::psc::env_name(self.inner.cfg.environment).to_owned()
+    }
+
+    /// Refuses to serve the cache (mail, documents, patients, drafts, directory recents, the
+    /// audit trail, the outbox) once the session is locked, closed or missing. Before the
+    /// start-up settles it is served, so the inbox's first page can be read beside the
+    /// session's resumption (the UI shows it only once a session is known); the UI hides mail
+    /// behind the lock screen as well, and this keeps the engine from handing it to anything
+    /// asking meanwhile.
+    async fn readable(&self) -> Result<()> {
+        if self
+            .inner
+            .settled
+            .load(std::sync::atomic::Ordering::Acquire)
+            && self.inner.active.read().await.is_none()
+        {
+            return Err(EngineError::Sealed);
+        }
+        Ok(())
+    }
+
+    /// Marks the start-up as over (see [`Engine::readable`]).
+    fn settle(&self) {
+        self.inner
+            .settled
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// The credentials of the open session.

@@ -271,6 +271,7 @@ fn result_of(composed: &Composed, outcome: Option<Outcome>) -> SendResult {
 impl Engine {
     /// Sends what the compose window holds.
     pub async fn send(&self, input: DraftInput) -> Result<SendResult> {
+        self.readable().await?;
         let cfg = &self.inner.cfg;
         let (from, from_name, kind) = self.sender(input.from.as_deref()).await?;
         let mut files = Vec::new();
@@ -320,6 +321,7 @@ impl Engine {
     /// Ends the exchange with a patient: one message with `X-MSS-MES: FIN` (ECO.2.2.8),
     /// recorded as ended in the cache with the outbox row.
     pub async fn end_exchange(&self, patient_ins: &str, from: Option<&str>) -> Result<SendResult> {
+        self.readable().await?;
         let cfg = &self.inner.cfg;
         let (from, from_name, kind) = self.sender(from).await?;
         let ins = InsNumber::parse(patient_ins)?;
@@ -392,6 +394,7 @@ impl Engine {
     /// manual action) from the receiving mailbox and sends it through the outbox; otherwise
     /// the request is declined and never asked again. Returns the MDN's outcome when sent.
     pub async fn answer_receipt(&self, id: i64, send: bool) -> Result<Option<SendResult>> {
+        self.readable().await?;
         let store = &self.inner.store;
         let r = store
             .row(id)
@@ -504,6 +507,7 @@ impl Engine {
 impl Engine {
     /// Every message still in the outbox, every mailbox: what waits, what failed and why.
     pub async fn outbox(&self) -> Result<Vec<crate::api::OutboxItem>> {
+        self.readable().await?;
         let store = &self.inner.store;
         let mut out = Vec::new();
         for (_, account, _) in store.accounts().await? {
@@ -530,6 +534,7 @@ impl Engine {
     /// Sends a queued message now (after a failure the user fixed, or without waiting for
     /// the back-off). A permanently refused message is tried again too: the user asked.
     pub async fn retry_outbox(&self, id: i64) -> Result<SendResult> {
+        self.readable().await?;
         let item = self
             .outbox()
             .await?
@@ -567,6 +572,7 @@ impl Engine {
     /// Removes a message from the outbox without sending it (the user's explicit choice;
     /// a message being submitted right now cannot be withdrawn).
     pub async fn discard_outbox(&self, id: i64) -> Result<()> {
+        self.readable().await?;
         let item = self
             .outbox()
             .await?

@@ -122,6 +122,7 @@ impl Engine {
     /// login screen comes back, ECO.1.2.6); an unreachable PSC is retried with back-off
     /// (2 s doubling to 60 s) while the cached mail stays readable (ECO.1.2.3).
     async fn resume_in_background(&self, national_id: String, info: SessionInfo) {
+        self.settle();
         let stop = CancellationToken::new();
         if let Some(old) = self.inner.active.write().await.replace(Active {
             psc: None,
@@ -188,6 +189,7 @@ impl Engine {
     }
 
     fn not_logged_in(&self, error: Option<String>) -> SessionInfo {
+        self.settle();
         SessionInfo {
             logged_in: false,
             environment: self.environment_name(),
@@ -267,6 +269,7 @@ impl Engine {
     ) {
         let stop = CancellationToken::new();
         let actor = info.national_id.clone().unwrap_or_else(|| "pli".into());
+        self.settle();
         if let Some(old) = self.inner.active.write().await.replace(Active {
             psc: psc.clone(),
             credentials,
@@ -336,6 +339,7 @@ impl Engine {
     /// token (so nothing resumes without a new authentication) and tells the UI, which hides
     /// the mail behind the login screen. The cache stays, encrypted.
     async fn lock_now(&self) {
+        self.settle();
         let Some(active) = self.inner.active.write().await.take() else {
             return;
         };
@@ -364,6 +368,7 @@ impl Engine {
     }
 
     async fn end_local_session(&self) {
+        self.settle();
         if let Some(a) = self.inner.active.write().await.take() {
             a.stop.cancel();
         }
@@ -382,6 +387,7 @@ impl Engine {
     /// Logs out: revokes the session at PSC, forgets it in the keyring, stops the sync.
     /// The cache stays (it is encrypted and readable only with this computer's keyring).
     pub async fn logout(&self) -> Result<()> {
+        self.settle();
         let active = self.inner.active.write().await.take();
         let Some(active) = active else {
             return Ok(());
