@@ -101,7 +101,7 @@ pub enum SearchDriver {
 
 /// How many seconds' worth of key bits (`key = received_at << KEY_SHIFT | slot`, migration
 /// 0010): a date bound on the key is a bound on the row's date.
-const KEY_SHIFT: u32 = 6;
+const KEY_SHIFT: u32 = 20;
 
 /// The search SQL for a driver. `?1` is the FTS5 query; `?2`..`?8` the filters; `?9`, `?10`
 /// limit and offset.

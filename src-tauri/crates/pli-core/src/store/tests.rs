@@ -556,9 +556,9 @@ async fn word_searches_walk_the_index_newest_first() {
     index_is_consistent(&store).await;
 }
 
-/// Dates that change, messages that go, a second with more messages than its 64 key slots:
-/// the index follows (FTS5's own integrity check), every message keeps exactly one key, and
-/// word searches still come newest first.
+/// Dates that change, messages that go, many messages in one second, a second whose key
+/// slots are used up: the index follows (FTS5's own integrity check), every message keeps
+/// exactly one key, and word searches still come newest first.
 #[tokio::test]
 async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
     let (_dir, store, _key) = fresh().await;
@@ -567,11 +567,13 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
         .upsert_folder(acc, "INBOX", Some("/"), None, true)
         .await
         .unwrap();
-    // 100 messages in one second (36 spill past its slots), then 20 in the next second.
-    let batch: Vec<_> = (1..=120u32)
+    const SECOND: i64 = 1_700_000_000;
+    let shift = 20;
+    // 300 messages in one second (copies share their date), then 20 in the next second.
+    let batch: Vec<_> = (1..=320u32)
         .map(|u| {
             let mut m = msg(u, "crowded", "dr@x.test");
-            m.received_at = Some(1_700_000_000 + i64::from(u > 100));
+            m.received_at = Some(SECOND + i64::from(u > 300));
             m
         })
         .collect();
@@ -583,14 +585,52 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(keys.len(), 120);
-    let base = 1_700_000_000i64 << 6;
-    assert!(keys.iter().all(|(k, _)| *k >= base), "{keys:?}");
-    // Insertion order within the crowded second, whatever the slots.
-    let first_second: Vec<i64> = keys.iter().take(100).map(|(_, m)| *m).collect();
-    let mut sorted = first_second.clone();
-    sorted.sort();
-    assert_eq!(first_second, sorted);
+    assert_eq!(keys.len(), 320);
+    // The crowded second's messages have its first 300 keys, in insertion order.
+    let base = SECOND << shift;
+    let first: Vec<(i64, i64)> = keys[..300].to_vec();
+    assert!(first
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| *k == base + i as i64));
+    assert!(first.windows(2).all(|w| w[0].1 < w[1].1));
+    assert_eq!(keys[300].0, (SECOND + 1) << shift);
+
+    // A second whose slots are used up (its largest key at the range's end): the next message
+    // of that second takes the first free key above the range, and the index stays right.
+    let last = (SECOND - 10) << shift | ((1 << shift) - 1);
+    let mut m = msg(400, "crowded full", "dr@x.test");
+    m.received_at = Some(SECOND - 10);
+    store.insert_batch(f, &[m], None).await.unwrap();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE uid = 400")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO search_fts (search_fts, rowid, subject, addresses, body, attachments)
+         SELECT 'delete', key, subject, addresses, body, attachments FROM search_text WHERE id = ?1",
+        "UPDATE search_keys SET key = ?2 WHERE message_pk = ?1",
+        "INSERT INTO search_fts (rowid, subject, addresses, body, attachments)
+         SELECT key, subject, addresses, body, attachments FROM search_text WHERE id = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(id)
+            .bind(last)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let mut m = msg(401, "crowded spilled", "dr@x.test");
+    m.received_at = Some(SECOND - 10);
+    store.insert_batch(f, &[m], None).await.unwrap();
+    let spilled: i64 = sqlx::query_scalar(
+        "SELECT k.key FROM search_keys k JOIN messages m ON m.id = k.message_pk WHERE m.uid = 401",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(spilled, last + 1);
+    index_is_consistent(&store).await;
 
     // A date that changes moves the message's key; a message that goes takes its key along.
     let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages ORDER BY id")
@@ -610,6 +650,11 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
         .await
         .unwrap();
     index_is_consistent(&store).await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM search_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 321);
     let hits = store
         .search(&SearchFilter {
             query: "crowded".into(),
@@ -620,15 +665,7 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
         .unwrap();
     assert_eq!(hits[0].subject.as_deref(), Some("crowded moved"));
     assert_eq!(hits[0].received_at, Some(1_800_000_000));
-    assert_eq!(hits[1].received_at, Some(1_700_000_001));
-    let moved = store
-        .search(&SearchFilter {
-            query: "moved".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(moved.len(), 1);
+    assert_eq!(hits[1].received_at, Some(SECOND + 1));
     let all = store
         .search(&SearchFilter {
             query: "crowded".into(),
@@ -637,7 +674,15 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
         })
         .await
         .unwrap();
-    assert_eq!(all.len(), 119);
+    assert_eq!(all.len(), 321);
+    // Oldest last: the full second's two messages.
+    assert_eq!(
+        all[319..]
+            .iter()
+            .map(|h| h.subject.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["crowded spilled", "crowded full"]
+    );
 }
 
 /// Lists come newest first straight from an index read backwards: no sorter (which would

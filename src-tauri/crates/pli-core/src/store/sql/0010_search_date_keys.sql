@@ -3,12 +3,15 @@
 -- its matches (50,000–100,000 ids at 100,000 messages: p95 35 ms a page). Each message now
 -- gets a search key that sorts like its INTERNALDATE:
 --
---     key = (max(received_at, 0) << 6) | slot
+--     key = (max(received_at, 0) << 20) | slot
 --
--- slot 0..63 in order of insertion within the second (so, within a second, in id order like
--- the list's `received_at DESC, id DESC`). A 65th message in the same second takes the first
--- free key above its second (the next second's slots): it may sort up to a second late, the
--- only way the search's order can differ from the date's. The index's rowid is the key, so
+-- slot 0..2^20-1 in order of insertion within the second (so, within a second, in id order
+-- like the list's `received_at DESC, id DESC`), found as the second's largest key + 1: one
+-- index lookup. Copies share their original's INTERNALDATE (COPY keeps it; the sync bench's
+-- 10,000 messages have two distinct seconds), so a second must hold many: with 6 bits, the
+-- first version's spill search made that sync 3.7x slower. Only beyond 2^20 messages in one
+-- second does a message take the first free key above its second's range (a search along the
+-- taken keys; it then sorts up to a second late). The index's rowid is the key, so
 -- `ORDER BY rowid DESC LIMIT n` stops inside FTS5 after n matches, whatever the word.
 
 DROP TRIGGER messages_search_ai;
@@ -61,17 +64,17 @@ WHEN old.received_at IS NOT new.received_at
   OR NOT EXISTS (SELECT 1 FROM search_keys WHERE message_pk = new.id) BEGIN
     INSERT INTO search_keys (key, message_pk)
     SELECT CASE
-               WHEN next < base + 64 THEN next
-               -- The second's 64 slots are taken: the first free key above them.
+               WHEN next < base + 1048576 THEN next
+               -- The second's 2^20 slots are taken: the first free key above them.
                ELSE (SELECT min(k.key) + 1 FROM search_keys k
-                     WHERE k.key >= base + 63
+                     WHERE k.key >= base + 1048575
                        AND NOT EXISTS (SELECT 1 FROM search_keys n WHERE n.key = k.key + 1))
            END,
            new.id
     FROM (SELECT base,
                  coalesce((SELECT max(key) + 1 FROM search_keys
-                           WHERE key >= base AND key < base + 64), base) AS next
-          FROM (SELECT max(coalesce(new.received_at, 0), 0) << 6 AS base));
+                           WHERE key >= base AND key < base + 1048576), base) AS next
+          FROM (SELECT max(coalesce(new.received_at, 0), 0) << 20 AS base));
     INSERT INTO search_fts (rowid, subject, addresses, body, attachments)
     SELECT key, subject, addresses, body, attachments FROM search_text WHERE id = new.id;
 END;
