@@ -13,12 +13,11 @@ use pli_core::imap::runner::{self, Endpoint, Progress};
 use pli_core::imap::sync::SyncOptions;
 use pli_core::store::{SearchFilter, Store};
 use pli_e2e::sync_support::{
-    big_mail, local_map, master_session, server_map, stamp, temp_store, Client, Rng,
+    fault_messages, fill_by_copy, local_map, master_session, server_map, stamp, temp_store, Client,
+    FreshToken, Rng,
 };
 use pli_e2e::{sandbox_config, tls};
 
-/// 50 distinct messages doubled by COPY five times.
-const MESSAGES: u32 = 1600;
 /// Aborts wanted.
 const ABORTS: usize = 20;
 
@@ -42,27 +41,17 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
     let folder = format!("pli-abort-{tag}");
     let mut m = master_session(&cfg, &mailbox).await;
     m.create(&folder).await.unwrap();
-    for n in 1..=50 {
-        m.append(&folder, None, None, big_mail(n, &tag))
-            .await
-            .unwrap();
-    }
-    let mut count = 50;
-    while count < MESSAGES {
-        m.select(&folder).await.unwrap();
-        m.copy("1:*", &folder).await.unwrap();
-        count *= 2;
-    }
-    m.close().await.unwrap();
+    let messages = fault_messages();
+    fill_by_copy(&mut m, &folder, &tag, messages).await;
     let server = server_map(&mut m, &folder).await;
-    assert_eq!(server.len(), MESSAGES as usize);
+    assert_eq!(server.len(), messages as usize);
     // The token is taken after the setup (PSC access tokens live 120 s).
     let hugo = Client::new(cfg.clone(), "emergency", 0, None).await;
     assert_eq!(hugo.mailbox, mailbox);
     let endpoint = Endpoint {
         server: hugo.cfg.operator.imap.clone(),
         tls: tls(&hugo.cfg),
-        credentials: Arc::new(hugo.creds.clone()),
+        credentials: Arc::new(FreshToken::new(&cfg, "emergency").await),
     };
     let options = SyncOptions {
         first_batch: 20,
@@ -76,6 +65,8 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
     eprintln!("abort test seed {seed}");
     let mut rng = Rng(seed);
     let started = Instant::now();
+    // Abort points spread over a sync's length: 1.2 s per 1,600 messages.
+    let scale = u64::from(messages.div_ceil(1600));
 
     let (mut aborted, mut mid_sync, mut completed_rounds) = (0, 0, 0);
     for round in 0.. {
@@ -97,7 +88,7 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
                     .await
             })
         };
-        let delay = Duration::from_millis(rng.next_u64() % 1200);
+        let delay = Duration::from_millis(rng.next_u64() % (1200 * scale));
         tokio::time::sleep(delay).await;
         task.abort();
         match task.await {
@@ -162,7 +153,7 @@ async fn sync_tasks_aborted_at_random_points_lose_nothing() {
         .search(&SearchFilter {
             query: format!("biologie {tag}"),
             folder: Some(folder.clone()),
-            limit: Some(10 * MESSAGES as i64),
+            limit: Some(10 * messages as i64),
             ..Default::default()
         })
         .await

@@ -1,28 +1,34 @@
-//! Fault test (in a folder of its own in Hugo's personal mailbox): a large initial sync whose connection is cut at random points, again and
-//! again, by a TCP relay between Pli and the sandbox's IMAP front. After every cut the cache is
-//! a consistent subset of the server (every cached UID has the server's Message-ID); once a
-//! sync completes, the cached UID and Message-ID sets equal the server's exactly.
+//! Fault test (in a folder of its own in Hugo's personal mailbox): a large initial sync whose
+//! connection is cut at random points by a TCP relay between Pli and the sandbox's IMAP front,
+//! at least 20 times (a sync that completes first starts again from an empty cache). After
+//! every cut the cache is a consistent subset of the server (every cached UID has the server's
+//! Message-ID); every completed sync equals the server's UID and Message-ID sets exactly.
+//! 1,600 messages by default; `PLI_FAULT_MESSAGES=10000` for the size.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use pli_core::auth::StaticToken;
 use pli_core::imap::sync::{AccountSync, SyncOptions};
 use pli_core::imap::{self};
 use pli_core::store::Store;
 use pli_e2e::sync_support::{
-    big_mail, local_map, master_session, server_map, stamp, temp_store, Client, Rng,
+    fault_messages, fill_by_copy, local_map, master_session, server_map, stamp, temp_store, Client,
+    FreshToken, Rng,
 };
 use pli_e2e::{sandbox_config, tls};
 
-/// 50 distinct messages doubled by COPY five times.
-const MESSAGES: u32 = 1600;
+/// Cuts wanted (the "20 times").
+const CUTS: usize = 20;
 
-async fn sync_via(client: &Client, port: u16, store: &Store) -> Result<(), String> {
+async fn sync_via(
+    client: &Client,
+    creds: &FreshToken,
+    port: u16,
+    store: &Store,
+) -> Result<(), String> {
     let mut server = client.cfg.operator.imap.clone();
     server.connect_addr = Some("127.0.0.1".into());
     server.port = port;
-    let creds: &StaticToken = &client.creds;
     let mut s = imap::connect(&server, tls(&client.cfg), creds, &client.mailbox)
         .await
         .map_err(|e| e.to_string())?;
@@ -51,24 +57,18 @@ async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
     m.create(&folder).await.unwrap();
     let setup = std::time::Instant::now();
     // 50 distinct messages (APPEND costs ≈ 0.1 s each here), then server-side COPY doublings.
-    for n in 1..=50 {
-        m.append(&folder, None, None, big_mail(n, &tag))
-            .await
-            .unwrap();
-    }
-    let mut count = 50;
-    while count < MESSAGES {
-        m.select(&folder).await.unwrap();
-        m.copy("1:*", &folder).await.unwrap();
-        count *= 2;
-    }
-    m.close().await.unwrap();
-    eprintln!("{MESSAGES} messages stored in {:?}", setup.elapsed());
+    let messages = fault_messages();
+    fill_by_copy(&mut m, &folder, &tag, messages).await;
+    eprintln!("{messages} messages stored in {:?}", setup.elapsed());
     let server = server_map(&mut m, &folder).await;
-    assert_eq!(server.len(), MESSAGES as usize);
+    assert_eq!(server.len(), messages as usize);
     // The token is taken after the slow setup (PSC access tokens live 120 s).
     let hugo = Client::new(cfg.clone(), "emergency", 0, None).await;
     assert_eq!(hugo.mailbox, mailbox);
+    let creds = FreshToken::new(&cfg, "emergency").await;
+    // The faults' window and the time given grow with the mailbox (1,600 messages: 400 KB of
+    // server output, 90 s).
+    let scale = u64::from(messages.div_ceil(1600));
     let started = std::time::Instant::now();
 
     let limit = Arc::new(AtomicU64::new(u64::MAX));
@@ -81,22 +81,30 @@ async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
     let seed = (stamp() as u64) | 1;
     eprintln!("fault test seed {seed}");
     let mut rng = Rng(seed);
-    let (_dir, store) = temp_store().await;
+    let (mut _dir, mut store) = temp_store().await;
 
     let mut cuts = 0;
     let mut completed = false;
-    for attempt in 0..60 {
-        if started.elapsed() > std::time::Duration::from_secs(90) {
+    for attempt in 0..300 {
+        if started.elapsed() > std::time::Duration::from_secs(90 * scale) {
             break;
         }
-        // Cut somewhere in the first 400 KB of server output (a full sync is ≈ 3 MB).
-        let budget = 2_000 + rng.next_u64() % 400_000;
+        // Cut somewhere in the first 400 KB of server output per 1,600 messages (a full sync
+        // of 1,600 is ≈ 3 MB).
+        let budget = 2_000 + rng.next_u64() % (400_000 * scale);
         limit.store(budget, Ordering::SeqCst);
-        match sync_via(&hugo, port, &store).await {
+        match sync_via(&hugo, &creds, port, &store).await {
             Ok(()) => {
-                completed = true;
                 eprintln!("attempt {attempt}: completed within {budget} bytes");
-                break;
+                assert_eq!(local_map(&store, &hugo.mailbox, &folder).await, server);
+                if cuts >= CUTS {
+                    completed = true;
+                    break;
+                }
+                // Not cut often enough yet: again from an empty cache, so that the next cuts
+                // land in the middle of a sync.
+                (_dir, store) = temp_store().await;
+                continue;
             }
             Err(e) => {
                 cuts += 1;
@@ -119,16 +127,16 @@ async fn cut_connections_during_a_large_initial_sync_lose_nothing() {
         }
     }
     assert!(
-        cuts >= 5,
+        cuts >= CUTS,
         "only {cuts} cuts: the faults did not hit the sync"
     );
     if !completed {
         // Budgets never covered a whole sync: finish without faults.
         limit.store(u64::MAX, Ordering::SeqCst);
-        sync_via(&hugo, port, &store).await.unwrap();
+        sync_via(&hugo, &creds, port, &store).await.unwrap();
     }
     assert_eq!(local_map(&store, &hugo.mailbox, &folder).await, server);
-    eprintln!("{cuts} cuts, then equal to the server ({MESSAGES} messages)");
+    eprintln!("{cuts} cuts, then equal to the server ({messages} messages)");
 
     m.delete(&folder).await.unwrap();
     m.logout().await.ok();
