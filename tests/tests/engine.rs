@@ -98,11 +98,17 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     assert_eq!(conv.patient.birth_name.as_deref(), Some("DUPOND"));
     assert_eq!(conv.patient.given_name.as_deref(), Some("Léa"));
     assert!(conv.messages >= 2, "both ways");
+    // The whole conversation (the sandbox keeps its mailboxes between runs, and every run's
+    // send tests add messages to Léa: hers can be far down the list).
     let lea_page = engine
-        .list(ListScope::Patient { ins: lea.into() }, 0, 50)
+        .list(ListScope::Patient { ins: lea.into() }, 0, 500)
         .await
         .unwrap();
-    let from_lea = lea_page.rows.iter().find(|r| r.from_patient).unwrap();
+    let from_lea = lea_page
+        .rows
+        .iter()
+        .find(|r| r.from_patient)
+        .unwrap_or_else(|| panic!("no message from Léa in {} rows", lea_page.rows.len()));
     let detail = engine.message(from_lea.id, false).await.unwrap();
     assert_eq!(detail.patient.as_ref().unwrap().ins, lea);
     assert!(!detail.row.unread, "opening marks read");
