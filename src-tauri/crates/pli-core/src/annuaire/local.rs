@@ -238,9 +238,14 @@ impl LocalDirectory {
             .await?)
     }
 
-    /// True when nothing was imported yet.
+    /// True when nothing was imported yet (one row looked at, not a count of them all: the
+    /// compose window asks at every keystroke).
     pub async fn is_empty(&self) -> Result<bool, LocalError> {
-        Ok(self.len().await? == 0)
+        Ok(
+            sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM entries)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Searches the offline directory: name words by prefix (accents and case ignored) through

@@ -120,35 +120,7 @@ impl Engine {
                         .record(&query, &outcome);
                     (outcome.entries, outcome.truncated, "ldap", None)
                 }
-                Err(ldap_err) => {
-                    let fhir = match self.fhir_search(&query).await {
-                        Some(Ok(outcome)) => Some(outcome),
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "FHIR directory after LDAP failed");
-                            None
-                        }
-                        None => None,
-                    };
-                    match fhir {
-                        Some(outcome) => (
-                            outcome.entries,
-                            outcome.truncated,
-                            "fhir",
-                            Some(format!("{ldap_err} — réponse de l'API Annuaire Santé")),
-                        ),
-                        None => match self.local_search(&query).await? {
-                            Some((found, truncated)) => (
-                                found,
-                                truncated,
-                                "local",
-                                Some(format!(
-                                    "{ldap_err} — réponse de la copie hors ligne de l'annuaire"
-                                )),
-                            ),
-                            None => return Err(ldap_err),
-                        },
-                    }
-                }
+                Err(ldap_err) => self.fallback(&query, ldap_err).await?,
             },
         };
         Ok(DirectoryAnswer {
@@ -157,6 +129,28 @@ impl Engine {
             source: source.to_owned(),
             notice,
         })
+    }
+
+    /// When LDAP failed: the FHIR API (if configured and answering), else the offline copy,
+    /// with a notice saying why; LDAP's error when there is neither.
+    async fn fallback(
+        &self,
+        query: &Query,
+        ldap_err: EngineError,
+    ) -> Result<(Vec<DirectoryEntry>, bool, &'static str, Option<String>)> {
+        match self.fhir_search(query).await {
+            Some(Ok(o)) => {
+                let notice = format!("{ldap_err} — réponse de l'API Annuaire Santé");
+                return Ok((o.entries, o.truncated, "fhir", Some(notice)));
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "FHIR directory after LDAP failed"),
+            None => {}
+        }
+        let Some((found, truncated)) = self.local_search(query).await? else {
+            return Err(ldap_err);
+        };
+        let notice = format!("{ldap_err} — réponse de la copie hors ligne de l'annuaire");
+        Ok((found, truncated, "local", Some(notice)))
     }
 
     /// Recent correspondents matching a plain name query (patients excluded: they are
@@ -228,7 +222,11 @@ impl Engine {
     /// The offline extraction's answer (at most 100 entries, `true` when there were more);
     /// `None` when there is no offline copy.
     async fn local_search(&self, query: &Query) -> Result<Option<(Vec<DirectoryEntry>, bool)>> {
-        let local = LocalDirectory::open(&crate::store::data_dir(&self.inner.cfg))
+        let dir = crate::store::data_dir(&self.inner.cfg);
+        let local = self
+            .inner
+            .local_directory
+            .get_or_try_init(|| LocalDirectory::open(&dir))
             .await
             .map_err(|e| EngineError::Other(e.to_string()))?;
         if local

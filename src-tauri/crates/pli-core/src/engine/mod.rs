@@ -100,6 +100,9 @@ struct Inner {
     active: RwLock<Option<Active>>,
     /// The LDAP directory, connected on first use (queries share its one connection).
     directory: tokio::sync::OnceCell<Directory>,
+    /// The offline directory, opened on first use (a refresh by `pli annuaire import` is one
+    /// transaction in the same file, which this connection then reads).
+    local_directory: tokio::sync::OnceCell<crate::annuaire::local::LocalDirectory>,
     /// The FHIR directory client, made on first use (key read from the keyring once).
     fhir: tokio::sync::OnceCell<crate::annuaire::fhir::FhirDirectory>,
     narrowing: Mutex<Narrowing>,
@@ -165,6 +168,7 @@ impl Engine {
                 events,
                 active: RwLock::new(None),
                 directory: tokio::sync::OnceCell::new(),
+                local_directory: tokio::sync::OnceCell::new(),
                 fhir: tokio::sync::OnceCell::new(),
                 narrowing: Mutex::new(Narrowing::default()),
                 lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
