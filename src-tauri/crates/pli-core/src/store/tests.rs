@@ -746,3 +746,167 @@ async fn list_pages_and_searches_need_no_sort() {
         .unwrap();
     assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:?}");
 }
+
+/// A batch of bodies is written set-wise (`write_bodies`): each message gets exactly its own
+/// attachments and reports, a second write replaces them (nothing doubled), a UID given twice
+/// keeps its last body, a UID not in the cache is skipped, reports name their recipient in
+/// lower case or else the report's sender, and every statement finds the messages by index.
+#[tokio::test]
+async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
+    let (_dir, store, _key) = fresh().await;
+    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+    let f = store
+        .upsert_folder(acc, "INBOX", Some("/"), None, true)
+        .await
+        .unwrap();
+    let batch: Vec<_> = (1..=3)
+        .map(|u| msg(u, &format!("Sujet {u}"), &format!("Sender{u}@X.test")))
+        .collect();
+    store.insert_batch(f, &batch, None).await.unwrap();
+    let body = |text: &str, atts: u32, reports: Vec<ReportRow>| BodyData {
+        text: text.into(),
+        snippet: text.chars().take(5).collect(),
+        attachments: (0..atts)
+            .map(|i| {
+                (
+                    i + 1,
+                    Some(format!("piece{i}.pdf")),
+                    "application/pdf".into(),
+                    10,
+                    i == 0,
+                )
+            })
+            .collect(),
+        reports,
+        ..Default::default()
+    };
+    let read = |id: &str, to: Option<&str>| {
+        (
+            id.to_owned(),
+            "read".to_owned(),
+            to.map(str::to_owned),
+            "displayed".to_owned(),
+        )
+    };
+    let first = [
+        (1, body("Premier Zorglax", 2, vec![])),
+        (
+            2,
+            body(
+                "Second Wumpel",
+                0,
+                vec![read("orig-a", Some("Léa.Dupont@X.test"))],
+            ),
+        ),
+        (2, body("Second Bruxtel", 1, vec![read("orig-b", None)])),
+        (99, body("Inconnu Fantomar", 1, vec![])),
+        (3, body("Troisieme Quorvex", 3, vec![])),
+    ];
+    store.store_bodies(f, &first).await.unwrap();
+    index_is_consistent(&store).await;
+    let per_message = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(sql)
+                .bind(f)
+                .fetch_all(store.reader())
+                .await
+                .unwrap()
+        }
+    };
+    const ATTS: &str = "SELECT m.uid, count(a.id) FROM messages m
+         LEFT JOIN attachments a ON a.message_pk = m.id WHERE m.folder_id = ?1
+         GROUP BY m.uid ORDER BY m.uid";
+    assert_eq!(per_message(ATTS).await, vec![(1, 2), (2, 1), (3, 3)]);
+    let reports: Vec<(u32, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.uid, r.original_message_id, r.recipient FROM reports r
+         JOIN messages m ON m.id = r.message_pk ORDER BY r.id",
+    )
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    // The last body of UID 2 wins: its report has no recipient, so the sender is named.
+    assert_eq!(
+        reports,
+        vec![(2, "orig-b".into(), Some("Sender2@X.test".into()))]
+    );
+    let states: Vec<(u32, i64, String, bool)> = sqlx::query_as(
+        "SELECT uid, body_state, snippet, has_documents FROM messages WHERE folder_id = ?1
+         ORDER BY uid",
+    )
+    .bind(f)
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        states,
+        vec![
+            (1, 1, "Premi".into(), true),
+            (2, 1, "Secon".into(), true),
+            (3, 1, "Trois".into(), true)
+        ]
+    );
+    assert_eq!(hits(&store, "zorglax").await, vec![1]);
+    assert_eq!(hits(&store, "bruxtel").await, vec![2]);
+    assert!(hits(&store, "wumpel").await.is_empty());
+    assert!(hits(&store, "fantomar").await.is_empty());
+
+    // Written again: replaced, not added to.
+    let second = [
+        (1, body("Premier Plintor", 0, vec![])),
+        (
+            2,
+            body(
+                "Second Bruxtel",
+                1,
+                vec![read("orig-c", Some("ÉLODIE@X.test"))],
+            ),
+        ),
+    ];
+    store.store_bodies(f, &second).await.unwrap();
+    index_is_consistent(&store).await;
+    assert_eq!(per_message(ATTS).await, vec![(1, 0), (2, 1), (3, 3)]);
+    let reports: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT original_message_id, recipient FROM reports ORDER BY id")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        reports,
+        vec![("orig-c".into(), Some("élodie@x.test".into()))]
+    );
+    assert!(hits(&store, "zorglax").await.is_empty());
+    assert_eq!(hits(&store, "plintor").await, vec![1]);
+
+    // No statement scans a table: each finds the batch's messages (and their key, body,
+    // attachments and reports) by index, whatever the cache's size.
+    for (sql, _) in messages::body_statements() {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind(f)
+                .bind("[]")
+                .fetch_all(store.reader())
+                .await
+                .unwrap();
+        let scans: Vec<&str> = plan
+            .iter()
+            .map(|r| r.3.as_str())
+            .filter(|d| {
+                // The batch (json_each, a materialized CTE) is walked; no table of the cache.
+                d.strip_prefix("SCAN ").is_some_and(|t| {
+                    let table = t.split(' ').next().unwrap_or_default();
+                    [
+                        "messages", "m", "search_keys", "k", "bodies", "b", "attachments", "a",
+                        "reports", "r",
+                    ]
+                    .contains(&table)
+                        && !t.contains("VIRTUAL TABLE")
+                })
+                    // Messages are found by (folder, UID) or by id, never by folder alone
+                    // (that walks the folder's rows once per message of the batch).
+                    || (d.starts_with("SEARCH m") && !d.contains("uid=?") && !d.contains("rowid=?"))
+            })
+            .collect();
+        assert!(scans.is_empty(), "{sql}\n{plan:#?}");
+    }
+}
