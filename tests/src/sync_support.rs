@@ -132,9 +132,14 @@ impl Client {
     /// connection that has such a folder selected. Like the app's watch loop, this reconnects
     /// and syncs again (three attempts).
     pub async fn sync(&self, store: &Store) -> SyncReport {
+        self.sync_with(store, SyncOptions::default()).await
+    }
+
+    /// [`Client::sync`] with these options.
+    pub async fn sync_with(&self, store: &Store, options: SyncOptions) -> SyncReport {
         let mut last = None;
         for _ in 0..3 {
-            match self.try_sync(store).await {
+            match self.try_sync(store, options.clone()).await {
                 Ok(r) => return r,
                 Err(e) => last = Some(e),
             }
@@ -142,7 +147,7 @@ impl Client {
         panic!("sync failed three times: {last:?}");
     }
 
-    async fn try_sync(&self, store: &Store) -> Result<SyncReport, SyncError> {
+    async fn try_sync(&self, store: &Store, options: SyncOptions) -> Result<SyncReport, SyncError> {
         let mut s = imap::connect(
             &self.cfg.operator.imap,
             tls(&self.cfg),
@@ -151,7 +156,7 @@ impl Client {
         )
         .await?;
         pli_core::imap::journal::replay(&mut s, store, &self.mailbox).await?;
-        let sync = AccountSync::new(store, &self.mailbox, "ORG", SyncOptions::default()).await?;
+        let sync = AccountSync::new(store, &self.mailbox, "ORG", options).await?;
         let r = sync.run(&mut s, &|_| {}).await;
         s.logout().await.ok();
         r

@@ -6,17 +6,25 @@
 //! 2. With CONDSTORE, nothing changed (same UIDNEXT, HIGHESTMODSEQ and count) ends the folder
 //!    after that one round trip.
 //! 3. `UID SEARCH ALL` gives the server's UID set: UIDs missing locally are fetched newest
-//!    first in batches (`UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER]`), each batch
-//!    committed in one transaction, so a sync cut at any point resumes where it stopped; local
-//!    UIDs the server no longer has are expunged.
+//!    first: the first screenful's headers (`UID FLAGS RFC822.SIZE INTERNALDATE
+//!    BODY.PEEK[HEADER]`), stored at once so the list shows, then the rest as whole messages
+//!    (`… BODY.PEEK[]`, their sizes asked first so batches are bounded in bytes), row and body
+//!    in one transaction (one pass over the messages, not a header pass and a body pass;
+//!    headers only throughout when bodies are off). Each batch is committed in one
+//!    transaction, so a sync cut at any point resumes where it stopped; local UIDs the server
+//!    no longer has are expunged.
 //! 4. Flags: `UID FETCH … (FLAGS) (CHANGEDSINCE m)` with CONDSTORE; otherwise a full flag
 //!    scan over the cached UIDs, in bounded chunks.
-//! 5. Bodies of messages without one, newest first (`BODY.PEEK[]`, parsed by mail-parser).
+//! 5. Bodies of messages without one (the first screenful, messages cached by a headers-only
+//!    sync), newest first (`BODY.PEEK[]`, parsed by mail-parser).
 //!
 //! Parsing (mail-parser, health documents' text) runs on tokio's blocking pool, one task per
 //! fetched batch, never on a runtime worker.
 
 mod bodies;
+mod pushed;
+
+pub use pushed::Pushed;
 
 use std::collections::BTreeSet;
 
@@ -493,7 +501,11 @@ impl<'a> AccountSync<'a> {
         Ok(())
     }
 
-    /// Fetches the headers of `missing` (newest first) in batches, one transaction each.
+    /// Fetches `missing` (newest first): the first screenful's headers alone, stored at once
+    /// (the list shows within a second), then, when bodies are wanted, the rest as whole
+    /// messages (headers and body in one fetch and one transaction: one pass over the
+    /// messages instead of two); headers-only syncs fetch the rest by headers in batches. One
+    /// transaction per batch, so a cut sync resumes after the last stored batch.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_new(
         &self,
@@ -509,6 +521,13 @@ impl<'a> AccountSync<'a> {
         let mut done = 0;
         let mut size = self.options.first_batch.max(1);
         while done < total {
+            if done > 0 && self.options.bodies {
+                return self
+                    .fetch_whole(
+                        session, folder_id, name, missing, done, condstore, report, progress,
+                    )
+                    .await;
+            }
             let chunk_end = (done + size).min(total);
             let mut chunk: Vec<u32> = missing[done..chunk_end].to_vec();
             chunk.sort_unstable();
@@ -569,21 +588,10 @@ impl<'a> AccountSync<'a> {
             .try_collect()
             .await?;
         off_runtime(move || {
-            let mut out = Vec::with_capacity(fetched.len());
-            for f in &fetched {
-                // Unsolicited FETCH responses (flag updates of other messages) are skipped.
-                let Some(uid) = f.uid.filter(|u| wanted.contains(u)) else {
-                    continue;
-                };
-                let Some(header) = f.header() else { continue };
-                let mut m = parse::headers(uid, header);
-                m.flags = flag_strings(f);
-                m.size = f.size;
-                m.modseq = f.modseq;
-                m.received_at = f.internal_date().map(|d| d.timestamp()).or(m.sent_at);
-                out.push(m);
-            }
-            out
+            fetched
+                .iter()
+                .filter_map(|f| new_message(f, f.header()?, &wanted))
+                .collect()
         })
         .await
     }
@@ -602,6 +610,23 @@ impl<'a> AccountSync<'a> {
     }
 }
 
+/// A fetched message's cache row from its header (`raw` may be the whole message: only the
+/// header is read) and the fetch's items; `None` for an unsolicited FETCH response (a flag
+/// update of a message not asked for).
+fn new_message(
+    f: &async_imap::types::Fetch,
+    raw: &[u8],
+    wanted: &BTreeSet<u32>,
+) -> Option<NewMessage> {
+    let uid = f.uid.filter(|u| wanted.contains(u))?;
+    let mut m = parse::headers(uid, raw);
+    m.flags = flag_strings(f);
+    m.size = f.size;
+    m.modseq = f.modseq;
+    m.received_at = f.internal_date().map(|d| d.timestamp()).or(m.sent_at);
+    Some(m)
+}
+
 /// Runs the parsing of one fetched batch on tokio's blocking pool: mail-parser, CDA/XDM
 /// reading and PDF text extraction (which may wait up to its budget) are CPU-bound and must not
 /// hold a runtime worker that IDLE, other accounts' syncs and the UI's requests need. One task
@@ -618,80 +643,6 @@ async fn off_runtime<T: Send + 'static>(
                 "analyse des messages interrompue : {e}"
             ))),
         ))),
-    }
-}
-
-/// What the server pushed while a folder was selected and idling: `VANISHED` (RFC 7162
-/// §3.2.10; QRESYNC is enabled, so no sequence-number `EXPUNGE`) and `FETCH` responses
-/// carrying UID and FLAGS (RFC 7162 §3.2.4, with MODSEQ). Anything else (`EXISTS`, an `EXPUNGE`
-/// by sequence number, a FETCH without UID) is left to the sync that follows, which remains
-/// the reference.
-#[derive(Debug, Default)]
-pub struct Pushed {
-    /// UID ranges reported vanished (matched against the cache, never expanded).
-    vanished: Vec<std::ops::RangeInclusive<u32>>,
-    /// (uid, flags, modseq) of flag changes.
-    flags: Vec<(u32, Vec<String>, Option<u64>)>,
-}
-
-impl Pushed {
-    /// Records one untagged response.
-    pub fn add(&mut self, r: &async_imap::imap_proto::Response<'_>) {
-        use async_imap::imap_proto::{AttributeValue, Response};
-        match r {
-            Response::Vanished { uids, .. } => self.vanished.extend(uids.iter().cloned()),
-            Response::Fetch(_, attrs) => {
-                let (mut uid, mut flags, mut modseq) = (None, None, None);
-                for a in attrs {
-                    match a {
-                        AttributeValue::Uid(u) => uid = Some(*u),
-                        AttributeValue::Flags(f) => {
-                            flags = Some(f.iter().map(|x| x.to_string()).collect::<Vec<_>>())
-                        }
-                        AttributeValue::ModSeq(m) => modseq = Some(*m),
-                        _ => {}
-                    }
-                }
-                if let (Some(uid), Some(flags)) = (uid, flags) {
-                    self.flags.push((uid, flags, modseq));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Nothing the cache can apply was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.vanished.is_empty() && self.flags.is_empty()
-    }
-
-    /// Applies the changes to the cached folder `folder_id`. The caller guarantees the
-    /// responses are the folder's (sent after its SELECT) and that its UIDVALIDITY is the
-    /// cached one.
-    pub async fn apply(&self, store: &Store, folder_id: i64) -> Result<SyncReport, SyncError> {
-        let mut report = SyncReport {
-            idle: true,
-            qresync: true,
-            ..Default::default()
-        };
-        if !self.vanished.is_empty() {
-            let gone: Vec<u32> = store
-                .local_uids(folder_id)
-                .await?
-                .into_iter()
-                .filter(|u| self.vanished.iter().any(|r| r.contains(u)))
-                .collect();
-            if !gone.is_empty() {
-                let n = store.remove_uids(folder_id, &gone).await?;
-                report.expunged += n;
-                report.vanished += n;
-            }
-        }
-        // A flag change of a UID that vanished in the same burst matches no row any more.
-        if !self.flags.is_empty() {
-            report.flag_changes += store.update_flags(folder_id, &self.flags).await?;
-        }
-        Ok(report)
     }
 }
 

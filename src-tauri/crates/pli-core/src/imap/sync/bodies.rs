@@ -1,13 +1,15 @@
-//! Fetching the bodies of a folder's new messages: batches bounded by count and by bytes
+//! Fetching whole messages: the bodies a folder's cached messages lack, and new messages past
+//! the first screenful (row and body together). Batches bounded by count and by bytes
 //! (RFC822.SIZE), newest first, each parsed off the runtime and stored in a task of its own
 //! while the next one is fetched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use futures::TryStreamExt;
 
 use super::{
-    off_runtime, uid_set, AccountSync, ImapError, ImapSession, SyncError, SyncEvent, SyncReport,
+    new_message, off_runtime, uid_set, AccountSync, ImapError, ImapSession, SyncError, SyncEvent,
+    SyncReport,
 };
 use crate::imap::parse;
 use crate::store::BodyData;
@@ -43,87 +45,182 @@ impl AccountSync<'_> {
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
-        // Bodies, newest first. Two stages overlap: while one batch is parsed and stored (a
-        // task of its own), the next one is fetched over the network; at most one batch waits
-        // to be stored, so memory stays bounded by two batches.
         let todo = self.store.sizes_without_body(folder_id).await?;
         let total = todo.len();
         let mut done = 0;
-        let mut storing: Option<(usize, tokio::task::JoinHandle<Result<usize, SyncError>>)> = None;
-        for chunk in body_batches(
+        let store = self.store.clone();
+        pipeline(
+            session,
             &todo,
-            self.options.body_batch,
-            self.options.body_batch_bytes,
-        ) {
-            let mut uids: Vec<u32> = chunk.iter().map(|(u, _)| *u).collect();
-            uids.sort_unstable();
-            let fetched = Self::fetch_bodies(session, &uids).await?;
-            if let Some((n, task)) = storing.take() {
-                report.bodies += Self::stored(task).await?;
-                done += n;
-                self.bodies_progress(progress, name, done, total);
-            }
-            let store = self.store.clone();
-            storing = Some((
-                chunk.len(),
-                tokio::spawn(async move {
+            (self.options.body_batch, self.options.body_batch_bytes),
+            "(UID BODY.PEEK[])",
+            move |fetched, uids| {
+                let store = store.clone();
+                async move {
                     let bodies = parse_bodies(fetched, uids).await?;
                     store.store_bodies(folder_id, &bodies).await?;
                     Ok(bodies.len())
-                }),
-            ));
-        }
-        if let Some((n, task)) = storing.take() {
-            report.bodies += Self::stored(task).await?;
-            done += n;
-            self.bodies_progress(progress, name, done, total);
-        }
-        Ok(())
+                }
+            },
+            |asked, stored| {
+                report.bodies += stored;
+                done += asked;
+                progress(SyncEvent::Bodies {
+                    account: self.address.clone(),
+                    folder: name.to_owned(),
+                    done: done.min(total),
+                    total,
+                });
+            },
+        )
+        .await
     }
 
-    /// The raw messages of one batch (parsed by [`parse_bodies`], off this task).
-    async fn fetch_bodies(
+    /// Fetches `missing[from..]` (UIDs, newest first) as whole messages: each batch's rows and
+    /// bodies are stored in one transaction, in a task of its own while the next batch is
+    /// fetched. Their sizes come first (one round trip), so that batches are bounded in bytes
+    /// as well as in count; a UID the server no longer has is left out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn fetch_whole(
+        &self,
         session: &mut ImapSession,
-        uids: &[u32],
-    ) -> Result<Vec<async_imap::types::Fetch>, SyncError> {
-        Ok(session
-            .uid_fetch(uid_set(uids), "(UID BODY.PEEK[])")
+        folder_id: i64,
+        name: &str,
+        missing: &[u32],
+        from: usize,
+        condstore: bool,
+        report: &mut SyncReport,
+        progress: &(dyn Fn(SyncEvent) + Send + Sync),
+    ) -> Result<(), SyncError> {
+        let total = missing.len();
+        let rest = &missing[from.min(total)..];
+        if rest.is_empty() {
+            return Ok(());
+        }
+        let mut ascending = rest.to_vec();
+        ascending.sort_unstable();
+        let sizes: HashMap<u32, u64> = session
+            .uid_fetch(uid_set(&ascending), "(UID RFC822.SIZE)")
+            .await?
+            .try_collect::<Vec<_>>()
+            .await?
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect();
+        let todo: Vec<(u32, u64)> = rest
+            .iter()
+            .filter_map(|u| Some((*u, *sizes.get(u)?)))
+            .collect();
+        let items = if condstore {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE MODSEQ BODY.PEEK[])"
+        } else {
+            "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])"
+        };
+        let mut done = from;
+        let store = self.store.clone();
+        pipeline(
+            session,
+            &todo,
+            (self.options.body_batch, self.options.body_batch_bytes),
+            items,
+            move |fetched, uids| {
+                let store = store.clone();
+                async move {
+                    let lowest = uids.first().copied();
+                    let batch = parse_whole(fetched, uids).await?;
+                    store.insert_batch(folder_id, &batch, lowest).await?;
+                    Ok(batch.len())
+                }
+            },
+            |asked, stored| {
+                report.new += stored;
+                report.bodies += stored;
+                done += asked;
+                progress(SyncEvent::Headers {
+                    account: self.address.clone(),
+                    folder: name.to_owned(),
+                    done: done.min(total),
+                    total,
+                });
+            },
+        )
+        .await
+    }
+}
+
+/// Fetches `todo` ((UID, size), newest first) with `items` in batches bounded by
+/// `(count, bytes)`. Two stages overlap: while one batch is parsed and stored by `store` (a
+/// task of its own), the next is fetched over the network; at most one batch waits to be
+/// stored, so memory stays bounded by two batches. `stored(asked, stored)` is told of each
+/// batch once its task has ended.
+async fn pipeline<S, F>(
+    session: &mut ImapSession,
+    todo: &[(u32, u64)],
+    (max_count, max_bytes): (usize, u64),
+    items: &str,
+    store: S,
+    mut stored: impl FnMut(usize, usize),
+) -> Result<(), SyncError>
+where
+    S: Fn(Vec<async_imap::types::Fetch>, Vec<u32>) -> F,
+    F: std::future::Future<Output = Result<usize, SyncError>> + Send + 'static,
+{
+    let mut storing: Option<(usize, tokio::task::JoinHandle<Result<usize, SyncError>>)> = None;
+    for chunk in body_batches(todo, max_count, max_bytes) {
+        let mut uids: Vec<u32> = chunk.iter().map(|(u, _)| *u).collect();
+        uids.sort_unstable();
+        let fetched: Vec<_> = session
+            .uid_fetch(uid_set(&uids), items)
             .await?
             .try_collect()
-            .await?)
-    }
-
-    /// The outcome of a batch's parse-and-store task: the bodies stored. If this sync is
-    /// dropped (cancelled) meanwhile, the task still finishes its one transaction: bodies of
-    /// messages already in the cache, nothing lost or doubled.
-    async fn stored(
-        task: tokio::task::JoinHandle<Result<usize, SyncError>>,
-    ) -> Result<usize, SyncError> {
-        match task.await {
-            Ok(r) => r,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => Err(SyncError::Imap(ImapError::Protocol(
-                async_imap::error::Error::Io(std::io::Error::other(format!(
-                    "enregistrement des messages interrompu : {e}"
-                ))),
-            ))),
+            .await?;
+        if let Some((n, task)) = storing.take() {
+            stored(n, outcome(task).await?);
         }
+        storing = Some((chunk.len(), tokio::spawn(store(fetched, uids))));
     }
+    if let Some((n, task)) = storing.take() {
+        stored(n, outcome(task).await?);
+    }
+    Ok(())
+}
 
-    fn bodies_progress(
-        &self,
-        progress: &(dyn Fn(SyncEvent) + Send + Sync),
-        folder: &str,
-        done: usize,
-        total: usize,
-    ) {
-        progress(SyncEvent::Bodies {
-            account: self.address.clone(),
-            folder: folder.to_owned(),
-            done: done.min(total),
-            total,
-        });
+/// The outcome of a batch's parse-and-store task: the messages stored. If the sync is
+/// dropped (cancelled) meanwhile, the task still finishes its one transaction: messages or
+/// bodies stored whole, nothing lost or doubled.
+async fn outcome(
+    task: tokio::task::JoinHandle<Result<usize, SyncError>>,
+) -> Result<usize, SyncError> {
+    match task.await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(SyncError::Imap(ImapError::Protocol(
+            async_imap::error::Error::Io(std::io::Error::other(format!(
+                "enregistrement des messages interrompu : {e}"
+            ))),
+        ))),
     }
+}
+
+/// Parses one fetched batch of whole messages into cache rows with their bodies (only the
+/// UIDs asked), in one blocking task, in the server's order.
+async fn parse_whole(
+    fetched: Vec<async_imap::types::Fetch>,
+    uids: Vec<u32>,
+) -> Result<Vec<crate::store::NewMessage>, SyncError> {
+    let wanted: BTreeSet<u32> = uids.into_iter().collect();
+    off_runtime(move || {
+        fetched
+            .iter()
+            .filter_map(|f| {
+                let raw = f.body()?;
+                let mut m = new_message(f, raw, &wanted)?;
+                m.body = Some(parse::body(raw));
+                Some(m)
+            })
+            .collect()
+    })
+    .await
 }
 
 /// Parses one fetched batch of whole messages (only the UIDs asked: unsolicited FETCH
