@@ -7,16 +7,17 @@
 //!    after that one round trip.
 //! 3. `UID SEARCH ALL` gives the server's UID set: UIDs missing locally are fetched newest
 //!    first: the first screenful's headers (`UID FLAGS RFC822.SIZE INTERNALDATE
-//!    BODY.PEEK[HEADER]`), stored at once so the list shows, then the rest as whole messages
-//!    (`… BODY.PEEK[]`, their sizes asked first so batches are bounded in bytes), row and body
-//!    in one transaction (one pass over the messages, not a header pass and a body pass;
-//!    headers only throughout when bodies are off). Each batch is committed in one
+//!    BODY.PEEK[HEADER]`), stored at once so the list shows, then whole messages (`…
+//!    BODY.PEEK[]`, their sizes asked first so batches are bounded in bytes; the first
+//!    screenful's bodies in the first batch), row and body in one transaction (one pass over
+//!    the messages, not a header pass and a body pass; headers only throughout when bodies are
+//!    off). Each batch is committed in one
 //!    transaction, so a sync cut at any point resumes where it stopped; local UIDs the server
 //!    no longer has are expunged.
 //! 4. Flags: `UID FETCH … (FLAGS) (CHANGEDSINCE m)` with CONDSTORE; otherwise a full flag
 //!    scan over the cached UIDs, in bounded chunks.
-//! 5. Bodies of messages without one (the first screenful, messages cached by a headers-only
-//!    sync), newest first (`BODY.PEEK[]`, parsed by mail-parser).
+//! 5. Bodies of messages still without one (a folder's only screenful, messages cached by a
+//!    headers-only sync), newest first (`BODY.PEEK[]`, parsed by mail-parser).
 //!
 //! Parsing (mail-parser, health documents' text) runs on tokio's blocking pool, one task per
 //! fetched batch, never on a runtime worker.
@@ -502,9 +503,9 @@ impl<'a> AccountSync<'a> {
     }
 
     /// Fetches `missing` (newest first): the first screenful's headers alone, stored at once
-    /// (the list shows within a second), then, when bodies are wanted, the rest as whole
-    /// messages (headers and body in one fetch and one transaction: one pass over the
-    /// messages instead of two); headers-only syncs fetch the rest by headers in batches. One
+    /// (the list shows within a second), then, when bodies are wanted, whole messages, the
+    /// first screenful's bodies with the first batch (headers and body in one fetch and one
+    /// transaction: one pass over the messages instead of two); headers-only syncs fetch the rest by headers in batches. One
     /// transaction per batch, so a cut sync resumes after the last stored batch.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_new(

@@ -59,11 +59,14 @@ impl AccountSync<'_> {
                 async move {
                     let bodies = parse_bodies(fetched, uids).await?;
                     store.store_bodies(folder_id, &bodies).await?;
-                    Ok(bodies.len())
+                    Ok(Stored {
+                        rows: 0,
+                        bodies: bodies.len(),
+                    })
                 }
             },
             |asked, stored| {
-                report.bodies += stored;
+                report.bodies += stored.bodies;
                 done += asked;
                 progress(SyncEvent::Bodies {
                     account: self.address.clone(),
@@ -76,10 +79,12 @@ impl AccountSync<'_> {
         .await
     }
 
-    /// Fetches `missing[from..]` (UIDs, newest first) as whole messages: each batch's rows and
-    /// bodies are stored in one transaction, in a task of its own while the next batch is
-    /// fetched. Their sizes come first (one round trip), so that batches are bounded in bytes
-    /// as well as in count; a UID the server no longer has is left out.
+    /// Fetches `missing` (UIDs, newest first) as whole messages, the first `shown` of which
+    /// are already cached by their headers (the first screenful: their bodies come with the
+    /// first batch instead of in a pass of their own). Each batch's rows and bodies are stored
+    /// in one transaction, in a task of its own while the next batch is fetched. Sizes come
+    /// first (one round trip), so that batches are bounded in bytes as well as in count; a UID
+    /// the server no longer has is left out.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn fetch_whole(
         &self,
@@ -87,17 +92,21 @@ impl AccountSync<'_> {
         folder_id: i64,
         name: &str,
         missing: &[u32],
-        from: usize,
+        shown: usize,
         condstore: bool,
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
         let total = missing.len();
-        let rest = &missing[from.min(total)..];
-        if rest.is_empty() {
+        if total == 0 {
             return Ok(());
         }
-        let mut ascending = rest.to_vec();
+        // Newest first: the shown ones are the highest UIDs.
+        let new_below = missing[..shown.min(total)]
+            .last()
+            .copied()
+            .unwrap_or(u32::MAX);
+        let mut ascending = missing.to_vec();
         ascending.sort_unstable();
         let sizes: HashMap<u32, u64> = session
             .uid_fetch(uid_set(&ascending), "(UID RFC822.SIZE)")
@@ -107,7 +116,7 @@ impl AccountSync<'_> {
             .iter()
             .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
             .collect();
-        let todo: Vec<(u32, u64)> = rest
+        let todo: Vec<(u32, u64)> = missing
             .iter()
             .filter_map(|u| Some((*u, *sizes.get(u)?)))
             .collect();
@@ -116,7 +125,7 @@ impl AccountSync<'_> {
         } else {
             "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])"
         };
-        let mut done = from;
+        let mut asked = 0;
         let store = self.store.clone();
         pipeline(
             session,
@@ -128,24 +137,38 @@ impl AccountSync<'_> {
                 async move {
                     let lowest = uids.first().copied();
                     let batch = parse_whole(fetched, uids).await?;
+                    // The shown ones keep their rows (flags refreshed) and get their bodies.
                     store.insert_batch(folder_id, &batch, lowest).await?;
-                    Ok(batch.len())
+                    let rows = batch.iter().filter(|m| m.uid < new_below).count();
+                    Ok(Stored {
+                        rows,
+                        bodies: batch.len(),
+                    })
                 }
             },
-            |asked, stored| {
-                report.new += stored;
-                report.bodies += stored;
-                done += asked;
+            |n, stored| {
+                report.new += stored.rows;
+                report.bodies += stored.bodies;
+                asked += n;
                 progress(SyncEvent::Headers {
                     account: self.address.clone(),
                     folder: name.to_owned(),
-                    done: done.min(total),
+                    done: asked.max(shown).min(total),
                     total,
                 });
             },
         )
         .await
     }
+}
+
+/// What a batch's task stored.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    /// New rows.
+    rows: usize,
+    /// Bodies.
+    bodies: usize,
 }
 
 /// Fetches `todo` ((UID, size), newest first) with `items` in batches bounded by
@@ -159,13 +182,13 @@ async fn pipeline<S, F>(
     (max_count, max_bytes): (usize, u64),
     items: &str,
     store: S,
-    mut stored: impl FnMut(usize, usize),
+    mut stored: impl FnMut(usize, Stored),
 ) -> Result<(), SyncError>
 where
     S: Fn(Vec<async_imap::types::Fetch>, Vec<u32>) -> F,
-    F: std::future::Future<Output = Result<usize, SyncError>> + Send + 'static,
+    F: std::future::Future<Output = Result<Stored, SyncError>> + Send + 'static,
 {
-    let mut storing: Option<(usize, tokio::task::JoinHandle<Result<usize, SyncError>>)> = None;
+    let mut storing: Option<(usize, tokio::task::JoinHandle<Result<Stored, SyncError>>)> = None;
     for chunk in body_batches(todo, max_count, max_bytes) {
         let mut uids: Vec<u32> = chunk.iter().map(|(u, _)| *u).collect();
         uids.sort_unstable();
@@ -189,8 +212,8 @@ where
 /// dropped (cancelled) meanwhile, the task still finishes its one transaction: messages or
 /// bodies stored whole, nothing lost or doubled.
 async fn outcome(
-    task: tokio::task::JoinHandle<Result<usize, SyncError>>,
-) -> Result<usize, SyncError> {
+    task: tokio::task::JoinHandle<Result<Stored, SyncError>>,
+) -> Result<Stored, SyncError> {
     match task.await {
         Ok(r) => r,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
