@@ -88,7 +88,16 @@ pub async fn sync_account_once(
     )
     .await?;
     let options = with_actor(options, endpoint);
-    let report = run_on(&mut session, store, address, kind, &options, progress).await;
+    let report = run_on(
+        &mut session,
+        store,
+        address,
+        kind,
+        &options,
+        progress,
+        false,
+    )
+    .await;
     session.logout().await.ok();
     report
 }
@@ -102,6 +111,7 @@ fn with_actor(options: &SyncOptions, endpoint: &Endpoint) -> SyncOptions {
     o
 }
 
+/// Replays the journal, then syncs. `selected`: a mailbox is selected on `session` already.
 async fn run_on(
     session: &mut ImapSession,
     store: &Store,
@@ -109,10 +119,15 @@ async fn run_on(
     kind: &str,
     options: &SyncOptions,
     progress: &Progress,
+    selected: bool,
 ) -> Result<SyncReport, SyncError> {
     let sync = AccountSync::new(store, address, kind, options.clone()).await?;
+    // Replaying selects the folders it changes (even for an operation it then drops).
+    let replaying = !store.pending_operations(address).await?.is_empty();
     journal::replay(session, store, address).await?;
-    sync.run(session, progress.as_ref()).await
+    sync.mailbox_may_be_selected(selected || replaying)
+        .run(session, progress.as_ref())
+        .await
 }
 
 /// Syncs every account once, in parallel (one connection each).
@@ -176,8 +191,20 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
     .await?;
     let options = with_actor(options, endpoint);
     let mut resyncs = 0;
+    // INBOX is selected after the first round (IDLE runs on it).
+    let mut selected = false;
     loop {
-        let r = run_on(&mut session, store, address, kind, &options, progress).await;
+        let r = run_on(
+            &mut session,
+            store,
+            address,
+            kind,
+            &options,
+            progress,
+            selected,
+        )
+        .await;
+        selected = true;
         let failed = r.is_err();
         on_sync(address, &r);
         if failed {

@@ -4,7 +4,8 @@
 //! 1. `SELECT` (with `(CONDSTORE)` when advertised). A new UIDVALIDITY drops the folder's
 //!    cached UIDs (the operations journal keeps Message-IDs, so pending local changes survive).
 //! 2. With CONDSTORE, nothing changed (same UIDNEXT, HIGHESTMODSEQ and count) ends the folder
-//!    after that one round trip.
+//!    after that one round trip; with LIST-STATUS too, the LIST has already told (RETURN
+//!    (STATUS …)) and an unchanged folder is not even selected.
 //! 3. `UID SEARCH ALL` gives the server's UID set: UIDs missing locally are fetched newest
 //!    first: the first screenful's headers (`UID FLAGS RFC822.SIZE INTERNALDATE
 //!    BODY.PEEK[HEADER]`), stored at once so the list shows, then whole messages (`…
@@ -222,6 +223,8 @@ pub struct AccountSync<'a> {
     account_id: i64,
     address: String,
     options: SyncOptions,
+    /// A mailbox may be selected on the session given to [`AccountSync::run`].
+    selected: bool,
 }
 
 impl<'a> AccountSync<'a> {
@@ -238,7 +241,17 @@ impl<'a> AccountSync<'a> {
             account_id,
             address: address.to_owned(),
             options,
+            selected: false,
         })
+    }
+
+    /// Says that the session given to [`AccountSync::run`] may have a mailbox selected (the
+    /// watch loop idles on INBOX; replaying the journal selects folders). STATUS of the
+    /// selected mailbox may be stale (RFC 3501 §6.3.10), so LIST-STATUS is then used only
+    /// after an UNSELECT, or not at all.
+    pub fn mailbox_may_be_selected(mut self, yes: bool) -> Self {
+        self.selected = yes;
+        self
     }
 
     /// Lists the folders and syncs every selectable one, INBOX first.
@@ -263,11 +276,35 @@ impl<'a> AccountSync<'a> {
             qresync: server.qresync,
             ..Default::default()
         };
+        // With LIST-STATUS (RFC 5819) and CONDSTORE, the LIST also gives every folder's
+        // UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and count: an unchanged folder is then known
+        // without selecting it (no round trip of its own).
+        let mut list_status = server.condstore && caps.has_str("LIST-STATUS");
+        if list_status && self.selected {
+            if caps.has_str("UNSELECT") {
+                match session.run_command_and_check_ok("UNSELECT").await {
+                    // BAD: nothing was selected (RFC 3691 allows UNSELECT only in the selected
+                    // state). Either way, nothing is selected now.
+                    Ok(())
+                    | Err(async_imap::error::Error::Bad(_) | async_imap::error::Error::No(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                drain_unsolicited(session);
+            } else {
+                list_status = false;
+            }
+        }
+        let pattern = if list_status {
+            "* RETURN (STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
+        } else {
+            "*"
+        };
         let names: Vec<_> = session
-            .list(Some(""), Some("*"))
+            .list(Some(""), Some(pattern))
             .await?
             .try_collect()
             .await?;
+        let statuses = take_statuses(session);
         let mut seen = Vec::new();
         for n in &names {
             let selectable = !n
@@ -289,7 +326,15 @@ impl<'a> AccountSync<'a> {
         for (folder_id, name) in self.store.folders(self.account_id).await? {
             let before = session.get_ref().round_trips();
             match self
-                .sync_folder(session, folder_id, &name, server, &mut report, progress)
+                .sync_folder(
+                    session,
+                    folder_id,
+                    &name,
+                    server,
+                    statuses.get(&name),
+                    &mut report,
+                    progress,
+                )
                 .await
             {
                 Ok(()) => {
@@ -322,17 +367,25 @@ impl<'a> AccountSync<'a> {
         Ok(report)
     }
 
-    /// Syncs one folder (see the module documentation for the steps).
-    pub async fn sync_folder(
+    /// Syncs one folder (see the module documentation for the steps). `status`: the folder's
+    /// state from LIST-STATUS, when the server gave it.
+    #[allow(clippy::too_many_arguments)]
+    async fn sync_folder(
         &self,
         session: &mut ImapSession,
         folder_id: i64,
         name: &str,
         server_caps: ServerCaps,
+        status: Option<&FolderStatus>,
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
         let condstore = server_caps.condstore;
+        if let Some(st) = status.filter(|_| condstore) {
+            if self.unchanged(folder_id, st).await? {
+                return Ok(());
+            }
+        }
         let mbox = if condstore {
             session.select_condstore(name).await?
         } else {
@@ -350,15 +403,13 @@ impl<'a> AccountSync<'a> {
             state = self.store.folder_state(folder_id).await?;
         }
         let modseq = if condstore { mbox.highest_modseq } else { None };
-        let local_count = self.store.local_count(folder_id).await?;
-        if condstore
-            && state.highestmodseq.is_some()
-            && state.highestmodseq == modseq
-            && state.uidnext == mbox.uid_next
-            && local_count == mbox.exists
-            && (!self.options.bodies
-                || self.store.uids_without_body(folder_id, 1).await?.is_empty())
-        {
+        let seen = FolderStatus {
+            uidvalidity: Some(validity),
+            uidnext: mbox.uid_next,
+            highestmodseq: modseq,
+            messages: Some(mbox.exists),
+        };
+        if condstore && self.unchanged(folder_id, &seen).await? {
             return Ok(());
         }
 
@@ -441,6 +492,22 @@ impl<'a> AccountSync<'a> {
             session, folder_id, name, &mbox, modseq, !condstore, report, progress,
         )
         .await
+    }
+
+    /// Nothing changed in the folder since its last complete sync (CONDSTORE: same
+    /// UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and count) and no body is missing.
+    async fn unchanged(&self, folder_id: i64, server: &FolderStatus) -> Result<bool, SyncError> {
+        let state = self.store.folder_state(folder_id).await?;
+        if server.uidvalidity.is_none()
+            || state.uidvalidity != server.uidvalidity
+            || state.highestmodseq.is_none()
+            || state.highestmodseq != server.highestmodseq
+            || state.uidnext != server.uidnext
+            || server.messages != Some(self.store.local_count(folder_id).await?)
+        {
+            return Ok(false);
+        }
+        Ok(!self.options.bodies || self.store.uids_without_body(folder_id, 1).await?.is_empty())
     }
 
     /// Full reconciliation from the server's UID set (new and expunged), then flags.
@@ -645,6 +712,45 @@ async fn off_runtime<T: Send + 'static>(
             ))),
         ))),
     }
+}
+
+/// A folder's state as `STATUS` (here: LIST-STATUS) or `SELECT` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct FolderStatus {
+    uidvalidity: Option<u32>,
+    uidnext: Option<u32>,
+    highestmodseq: Option<u64>,
+    messages: Option<u32>,
+}
+
+/// Takes the `STATUS` responses queued as unsolicited (LIST-STATUS sends one per folder
+/// after its LIST line), by folder name; everything else queued is dropped. async-imap's
+/// queue is bounded (100): past that, statuses are lost and their folders are selected as
+/// without LIST-STATUS.
+fn take_statuses(session: &mut ImapSession) -> std::collections::HashMap<String, FolderStatus> {
+    use async_imap::imap_proto::StatusAttribute;
+    use async_imap::types::UnsolicitedResponse;
+    let mut out = std::collections::HashMap::new();
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        if let UnsolicitedResponse::Status {
+            mailbox,
+            attributes,
+        } = r
+        {
+            let mut st = FolderStatus::default();
+            for a in attributes {
+                match a {
+                    StatusAttribute::UidValidity(v) => st.uidvalidity = Some(v),
+                    StatusAttribute::UidNext(v) => st.uidnext = Some(v),
+                    StatusAttribute::HighestModSeq(v) => st.highestmodseq = Some(v),
+                    StatusAttribute::Messages(v) => st.messages = Some(v),
+                    _ => {}
+                }
+            }
+            out.insert(mailbox, st);
+        }
+    }
+    out
 }
 
 /// Takes the UIDs of the `VANISHED` responses queued as unsolicited (RFC 7162 §3.2.10).
