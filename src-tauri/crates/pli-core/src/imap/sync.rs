@@ -25,8 +25,11 @@
 
 mod bodies;
 mod pushed;
+mod unsolicited;
 
 pub use pushed::Pushed;
+pub(crate) use unsolicited::drain_unsolicited;
+use unsolicited::{take_statuses, take_vanished, FolderStatus};
 
 use std::collections::BTreeSet;
 
@@ -712,66 +715,6 @@ async fn off_runtime<T: Send + 'static>(
             ))),
         ))),
     }
-}
-
-/// A folder's state as `STATUS` (here: LIST-STATUS) or `SELECT` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct FolderStatus {
-    uidvalidity: Option<u32>,
-    uidnext: Option<u32>,
-    highestmodseq: Option<u64>,
-    messages: Option<u32>,
-}
-
-/// Takes the `STATUS` responses queued as unsolicited (LIST-STATUS sends one per folder
-/// after its LIST line), by folder name; everything else queued is dropped. async-imap's
-/// queue is bounded (100): past that, statuses are lost and their folders are selected as
-/// without LIST-STATUS.
-fn take_statuses(session: &mut ImapSession) -> std::collections::HashMap<String, FolderStatus> {
-    use async_imap::imap_proto::StatusAttribute;
-    use async_imap::types::UnsolicitedResponse;
-    let mut out = std::collections::HashMap::new();
-    while let Ok(r) = session.unsolicited_responses.try_recv() {
-        if let UnsolicitedResponse::Status {
-            mailbox,
-            attributes,
-        } = r
-        {
-            let mut st = FolderStatus::default();
-            for a in attributes {
-                match a {
-                    StatusAttribute::UidValidity(v) => st.uidvalidity = Some(v),
-                    StatusAttribute::UidNext(v) => st.uidnext = Some(v),
-                    StatusAttribute::HighestModSeq(v) => st.highestmodseq = Some(v),
-                    StatusAttribute::Messages(v) => st.messages = Some(v),
-                    _ => {}
-                }
-            }
-            out.insert(mailbox, st);
-        }
-    }
-    out
-}
-
-/// Takes the UIDs of the `VANISHED` responses queued as unsolicited (RFC 7162 §3.2.10).
-fn take_vanished(session: &mut ImapSession) -> Vec<std::ops::RangeInclusive<u32>> {
-    use async_imap::imap_proto::Response;
-    use async_imap::types::UnsolicitedResponse;
-    // Kept as ranges: a server may report ranges covering UIDs that never existed.
-    let mut out = Vec::new();
-    while let Ok(r) = session.unsolicited_responses.try_recv() {
-        if let UnsolicitedResponse::Other(data) = r {
-            if let Response::Vanished { uids, .. } = data.parsed() {
-                out.extend(uids.iter().cloned());
-            }
-        }
-    }
-    out
-}
-
-/// Empties the session's unsolicited-response queue (bounded; we re-read state explicitly).
-pub(crate) fn drain_unsolicited(session: &mut ImapSession) {
-    while session.unsolicited_responses.try_recv().is_ok() {}
 }
 
 #[cfg(test)]
