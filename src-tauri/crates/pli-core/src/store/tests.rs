@@ -22,6 +22,17 @@ async fn fresh() -> (tempfile::TempDir, Store, CacheKey) {
     (dir, store, key)
 }
 
+/// A fresh cache with account a@x.test and its INBOX: (dir, store, account id, folder id).
+async fn fresh_inbox() -> (tempfile::TempDir, Store, i64, i64) {
+    let (dir, store, _key) = fresh().await;
+    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
+    let f = store
+        .upsert_folder(acc, "INBOX", Some("/"), None, true)
+        .await
+        .unwrap();
+    (dir, store, acc, f)
+}
+
 #[tokio::test]
 async fn migrations_reach_latest_and_reopen_is_idempotent() {
     let (dir, store, key) = fresh().await;
@@ -150,12 +161,7 @@ async fn wrong_key_fails_clearly() {
 
 #[tokio::test]
 async fn batches_flags_expunges_and_search() {
-    let (_dir, store, _key) = fresh().await;
-    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
-    let f = store
-        .upsert_folder(acc, "INBOX", Some("/"), None, true)
-        .await
-        .unwrap();
+    let (_dir, store, _, f) = fresh_inbox().await;
     store
         .insert_batch(
             f,
@@ -464,12 +470,7 @@ async fn migration_8_stores_text_once_and_search_still_finds_everything() {
 /// SQLite sorts nothing.
 #[tokio::test]
 async fn word_searches_walk_the_index_newest_first() {
-    let (_dir, store, _key) = fresh().await;
-    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
-    let f = store
-        .upsert_folder(acc, "INBOX", Some("/"), None, true)
-        .await
-        .unwrap();
+    let (_dir, store, _, f) = fresh_inbox().await;
     // 2,400 messages say "consultation"; every 400th also says "tachycardie"; every third is
     // unread. received_at is shuffled against the UID so the id order is not the date order,
     // and pairs of messages share a second (the keys' slots).
@@ -561,12 +562,7 @@ async fn word_searches_walk_the_index_newest_first() {
 /// exactly one key, and word searches still come newest first.
 #[tokio::test]
 async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
-    let (_dir, store, _key) = fresh().await;
-    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
-    let f = store
-        .upsert_folder(acc, "INBOX", Some("/"), None, true)
-        .await
-        .unwrap();
+    let (_dir, store, _, f) = fresh_inbox().await;
     const SECOND: i64 = 1_700_000_000;
     let shift = 20;
     // 300 messages in one second (copies share their date), then 20 in the next second.
@@ -689,12 +685,7 @@ async fn search_keys_follow_dates_deletions_and_crowded_seconds() {
 /// compute every skipped row's columns), and counts from the covering count index.
 #[tokio::test]
 async fn list_pages_and_searches_need_no_sort() {
-    let (_dir, store, _key) = fresh().await;
-    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
-    let f = store
-        .upsert_folder(acc, "INBOX", Some("/"), None, true)
-        .await
-        .unwrap();
+    let (_dir, store, _, f) = fresh_inbox().await;
     let batch: Vec<_> = (1..=300)
         .map(|u| msg(u, "consultation", "dr@x.test"))
         .collect();
@@ -753,12 +744,7 @@ async fn list_pages_and_searches_need_no_sort() {
 /// lower case or else the report's sender, and every statement finds the messages by index.
 #[tokio::test]
 async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
-    let (_dir, store, _key) = fresh().await;
-    let acc = store.add_account("a@x.test", "PER", None).await.unwrap();
-    let f = store
-        .upsert_folder(acc, "INBOX", Some("/"), None, true)
-        .await
-        .unwrap();
+    let (_dir, store, _, f) = fresh_inbox().await;
     let batch: Vec<_> = (1..=3)
         .map(|u| msg(u, &format!("Sujet {u}"), &format!("Sender{u}@X.test")))
         .collect();
