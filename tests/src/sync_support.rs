@@ -156,11 +156,10 @@ impl Client {
         )
         .await?;
         // As the app's runner does: replaying selects the folders it changes.
-        let replaying = !store.pending_operations(&self.mailbox).await?.is_empty();
-        pli_core::imap::journal::replay(&mut s, store, &self.mailbox).await?;
+        let replayed = pli_core::imap::journal::replay(&mut s, store, &self.mailbox).await?;
         let sync = AccountSync::new(store, &self.mailbox, "ORG", options)
             .await?
-            .mailbox_may_be_selected(replaying);
+            .mailbox_may_be_selected(replayed > 0);
         let r = sync.run(&mut s, &|_| {}).await;
         s.logout().await.ok();
         r

@@ -7,8 +7,9 @@ use super::sync::{uid_set, SyncError};
 use super::ImapSession;
 use crate::store::{LocalOp, Operation, Store};
 
-/// Replays every pending operation of `account`, oldest first; returns how many reached the
-/// server. Stops at the first connection-level error (the rest stays journaled).
+/// Replays every pending operation of `account`, oldest first; returns how many it handled,
+/// applied or dropped (each selected its folder: more than zero means a mailbox is selected
+/// now). Stops at the first connection-level error (the rest stays journaled).
 pub async fn replay(
     session: &mut ImapSession,
     store: &Store,
@@ -20,7 +21,7 @@ pub async fn replay(
     }
     let caps = session.capabilities().await?;
     let has_move = caps.has_str("MOVE");
-    let mut applied = 0;
+    let mut handled = 0;
     for op in ops {
         let request = match apply(session, &op, has_move).await {
             Ok(Some(request)) => request,
@@ -35,6 +36,7 @@ pub async fn replay(
                     )
                     .await?;
                 store.finish_operation(op.id).await?;
+                handled += 1;
                 continue;
             }
             Err(e) => {
@@ -46,9 +48,9 @@ pub async fn replay(
             .audit(account, Some(account), "replay", &request, "ok")
             .await?;
         store.finish_operation(op.id).await?;
-        applied += 1;
+        handled += 1;
     }
-    Ok(applied)
+    Ok(handled)
 }
 
 /// The message's current UID, or `None` when the server no longer has it.

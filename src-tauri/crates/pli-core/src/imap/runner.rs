@@ -123,9 +123,8 @@ async fn run_on(
 ) -> Result<SyncReport, SyncError> {
     let sync = AccountSync::new(store, address, kind, options.clone()).await?;
     // Replaying selects the folders it changes (even for an operation it then drops).
-    let replaying = !store.pending_operations(address).await?.is_empty();
-    journal::replay(session, store, address).await?;
-    sync.mailbox_may_be_selected(selected || replaying)
+    let replayed = journal::replay(session, store, address).await?;
+    sync.mailbox_may_be_selected(selected || replayed > 0)
         .run(session, progress.as_ref())
         .await
 }
