@@ -12,9 +12,8 @@
 //!    BODY.PEEK[]`, their sizes asked first so batches are bounded in bytes; the first
 //!    screenful's bodies in the first batch), row and body in one transaction (one pass over
 //!    the messages, not a header pass and a body pass; headers only throughout when bodies are
-//!    off). Each batch is committed in one
-//!    transaction, so a sync cut at any point resumes where it stopped; local UIDs the server
-//!    no longer has are expunged.
+//!    off). Each batch is committed in one transaction, so a sync cut at any point resumes
+//!    where it stopped; local UIDs the server no longer has are expunged.
 //! 4. Flags: `UID FETCH … (FLAGS) (CHANGEDSINCE m)` with CONDSTORE; otherwise a full flag
 //!    scan over the cached UIDs, in bounded chunks.
 //! 5. Bodies of messages still without one (a folder's only screenful, messages cached by a
@@ -36,7 +35,7 @@ use std::collections::BTreeSet;
 use futures::TryStreamExt;
 
 use super::{parse, ImapError, ImapSession};
-use crate::store::{NewMessage, Store, StoreError};
+use crate::store::{FolderState, NewMessage, Store, StoreError};
 
 /// Sync errors.
 #[derive(Debug, thiserror::Error)]
@@ -385,7 +384,8 @@ impl<'a> AccountSync<'a> {
     ) -> Result<(), SyncError> {
         let condstore = server_caps.condstore;
         if let Some(st) = status.filter(|_| condstore) {
-            if self.unchanged(folder_id, st).await? {
+            let state = self.store.folder_state(folder_id).await?;
+            if self.unchanged(folder_id, &state, st).await? {
                 return Ok(());
             }
         }
@@ -412,7 +412,7 @@ impl<'a> AccountSync<'a> {
             highestmodseq: modseq,
             messages: Some(mbox.exists),
         };
-        if condstore && self.unchanged(folder_id, &seen).await? {
+        if condstore && self.unchanged(folder_id, &state, &seen).await? {
             return Ok(());
         }
 
@@ -499,8 +499,12 @@ impl<'a> AccountSync<'a> {
 
     /// Nothing changed in the folder since its last complete sync (CONDSTORE: same
     /// UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and count) and no body is missing.
-    async fn unchanged(&self, folder_id: i64, server: &FolderStatus) -> Result<bool, SyncError> {
-        let state = self.store.folder_state(folder_id).await?;
+    async fn unchanged(
+        &self,
+        folder_id: i64,
+        state: &FolderState,
+        server: &FolderStatus,
+    ) -> Result<bool, SyncError> {
         if server.uidvalidity.is_none()
             || state.uidvalidity != server.uidvalidity
             || state.highestmodseq.is_none()
@@ -575,8 +579,9 @@ impl<'a> AccountSync<'a> {
     /// Fetches `missing` (newest first): the first screenful's headers alone, stored at once
     /// (the list shows within a second), then, when bodies are wanted, whole messages, the
     /// first screenful's bodies with the first batch (headers and body in one fetch and one
-    /// transaction: one pass over the messages instead of two); headers-only syncs fetch the rest by headers in batches. One
-    /// transaction per batch, so a cut sync resumes after the last stored batch.
+    /// transaction: one pass over the messages instead of two); headers-only syncs fetch the
+    /// rest by headers in batches. One transaction per batch, so a cut sync resumes after the
+    /// last stored batch.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_new(
         &self,
