@@ -568,7 +568,8 @@ pub enum EngineEvent {
     MailChanged {
         /// Mailbox.
         account: String,
-        /// New messages stored.
+        /// New messages the lists show (read and delivery reports folded into the message
+        /// they report on are not counted: they call for no notification).
         new: i64,
     },
     /// A sync pass failed (it is retried with back-off).

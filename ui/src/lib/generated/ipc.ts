@@ -386,7 +386,8 @@ total: number, } | { "event": "mail_changed",
  */
 account: string, 
 /**
- * New messages stored.
+ * New messages the lists show (read and delivery reports folded into the message
+ * they report on are not counted: they call for no notification).
  */
 new: number, } | { "event": "sync_failed", 
 /**

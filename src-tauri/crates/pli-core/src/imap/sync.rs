@@ -126,6 +126,9 @@ pub struct SyncReport {
     pub folders: usize,
     /// New messages stored.
     pub new: usize,
+    /// Of the new messages, those the lists show: read and delivery reports folded into the
+    /// message they report on (migration 0011) left out. What a new-mail notification counts.
+    pub new_listed: usize,
     /// Messages whose flags changed.
     pub flag_changes: u64,
     /// Messages removed (expunged on the server).
@@ -389,6 +392,9 @@ impl<'a> AccountSync<'a> {
                 return Ok(());
             }
         }
+        // Rows created from here on are this folder's new messages (the rowid only grows):
+        // once their bodies are stored, those the lists show are counted (`new_listed`).
+        let (new_before, last_row) = (report.new, self.store.last_message_row().await?);
         let mbox = if condstore {
             session.select_condstore(name).await?
         } else {
@@ -494,7 +500,11 @@ impl<'a> AccountSync<'a> {
         self.finish_folder(
             session, folder_id, name, &mbox, modseq, !condstore, report, progress,
         )
-        .await
+        .await?;
+        if report.new > new_before {
+            report.new_listed += self.store.listed_since(folder_id, last_row).await?;
+        }
+        Ok(())
     }
 
     /// Nothing changed in the folder since its last complete sync (CONDSTORE: same
@@ -598,11 +608,11 @@ impl<'a> AccountSync<'a> {
         let mut size = self.options.first_batch.max(1);
         while done < total {
             if done > 0 && self.options.bodies {
-                return self
-                    .fetch_whole(
-                        session, folder_id, name, missing, done, condstore, report, progress,
-                    )
-                    .await;
+                self.fetch_whole(
+                    session, folder_id, name, missing, done, condstore, report, progress,
+                )
+                .await?;
+                break;
             }
             let chunk_end = (done + size).min(total);
             let mut chunk: Vec<u32> = missing[done..chunk_end].to_vec();

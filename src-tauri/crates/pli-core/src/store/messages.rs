@@ -390,6 +390,29 @@ impl Store {
         Ok(n)
     }
 
+    /// The highest message row id (0 in an empty cache): rows inserted later have higher ids.
+    pub async fn last_message_row(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM messages")
+                .fetch_one(self.reader())
+                .await?,
+        )
+    }
+
+    /// How many of the folder's messages inserted after row `after` the lists show (not
+    /// folded into another message: migration 0011). Walks the rows after `after` only.
+    pub async fn listed_since(&self, folder_id: i64, after: i64) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages NOT INDEXED
+             WHERE id > ?2 AND folder_id = ?1 AND folded = 0",
+        )
+        .bind(folder_id)
+        .bind(after)
+        .fetch_one(self.reader())
+        .await?;
+        Ok(n as usize)
+    }
+
     /// Removes expunged UIDs.
     pub async fn remove_uids(&self, folder_id: i64, uids: &[u32]) -> Result<u64, StoreError> {
         let json = serde_json::to_string(uids).unwrap_or_else(|_| "[]".into());

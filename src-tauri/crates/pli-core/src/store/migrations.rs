@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("sql/0008_search_content_view.sql")),
     (9, include_str!("sql/0009_ascending_list_indexes.sql")),
     (10, include_str!("sql/0010_search_date_keys.sql")),
+    (11, include_str!("sql/0011_folded_reports.sql")),
 ];
 
 /// The latest schema version this build knows.

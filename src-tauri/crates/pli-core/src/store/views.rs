@@ -190,15 +190,17 @@ fn page_sql(scope: &PageScope) -> Option<(String, String)> {
     // Arrival order straight from an ascending index read backwards (migration 0009); messages
     // without INTERNALDATE, which IMAP always gives, would come last.
     let order = "ORDER BY m.received_at DESC, m.id DESC LIMIT ?3 OFFSET ?4";
-    let professional = "(m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
+    // Read and delivery reports folded into their message (migration 0011) are not listed.
+    let professional = "m.folded = 0 AND (m.from_addr IS NULL OR m.from_addr NOT LIKE ?1)";
     let (count_from, cond) = match scope {
         PageScope::Folder(_) => (count_from, format!("m.folder_id = ?2 AND {professional}")),
         PageScope::Unified => (count_from, format!("f.name = 'INBOX' AND {professional}")),
         // to_addrs is a comma-separated list of lower-case addresses.
         PageScope::Patient(_) => (
             from,
-            "(m.from_addr = ?1 OR ',' || REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ','
-                 LIKE '%,' || ?1 || ',%')"
+            "m.folded = 0
+             AND (m.from_addr = ?1 OR ',' || REPLACE(COALESCE(m.to_addrs, ''), ' ', '') || ','
+                      LIKE '%,' || ?1 || ',%')"
                 .to_owned(),
         ),
         PageScope::Ids(_) => return None,
@@ -232,7 +234,7 @@ impl Store {
                     COUNT(m.id)
              FROM folders f
              LEFT JOIN messages m INDEXED BY messages_folder_from_seen ON m.folder_id = f.id
-                  AND (m.from_addr IS NULL OR m.from_addr NOT LIKE ?2)
+                  AND m.folded = 0 AND (m.from_addr IS NULL OR m.from_addr NOT LIKE ?2)
              WHERE f.account_id = ?1 AND f.selectable
              GROUP BY f.id ORDER BY f.name != 'INBOX', f.special_use IS NULL, f.name",
         )
@@ -387,7 +389,8 @@ impl Store {
                         COALESCE(m.received_at, m.sent_at)
                  FROM messages m JOIN folders f ON f.id = m.folder_id
                  JOIN accounts a ON a.id = f.account_id
-                 WHERE m.from_addr LIKE '%' || ?1 OR m.to_addrs LIKE '%' || ?1 || '%'",
+                 WHERE m.folded = 0
+                   AND (m.from_addr LIKE '%' || ?1 OR m.to_addrs LIKE '%' || ?1 || '%')",
         )
         .bind(&domain)
         .fetch_all(self.reader())

@@ -896,3 +896,5 @@ async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
         assert!(scans.is_empty(), "{sql}\n{plan:#?}");
     }
 }
+
+mod folded;
