@@ -39,6 +39,26 @@ async fn initial_sync_equals_the_server_in_every_folder() {
             "{f} missing: {folders:?}"
         );
     }
+    // Special use from the LIST (asked for beside LIST-STATUS, RFC 6154 §2): the Sent folder
+    // is known as such whatever its name.
+    let uses: Vec<(String, Option<String>)> = store
+        .folder_counts(acc, &cfg.operator.patient_domain)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.special_use))
+        .collect();
+    for (name, usage) in [
+        ("INBOX", None),
+        ("Sent", Some("\\Sent")),
+        ("Drafts", Some("\\Drafts")),
+        ("Trash", Some("\\Trash")),
+    ] {
+        assert!(
+            uses.contains(&(name.to_owned(), usage.map(str::to_owned))),
+            "{name}: {uses:?}"
+        );
+    }
     for (_, folder) in &folders {
         let server = server_map(&mut m, folder).await;
         assert_eq!(

@@ -568,8 +568,9 @@ pub enum EngineEvent {
     MailChanged {
         /// Mailbox.
         account: String,
-        /// New messages the lists show (read and delivery reports folded into the message
-        /// they report on are not counted: they call for no notification).
+        /// New incoming messages: in folders that receive mail (not Sent, Drafts, Trash…),
+        /// read and delivery reports folded into their message left out (they call for no
+        /// notification).
         new: i64,
     },
     /// A sync pass failed (it is retried with back-off).

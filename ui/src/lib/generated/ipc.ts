@@ -386,8 +386,9 @@ total: number, } | { "event": "mail_changed",
  */
 account: string, 
 /**
- * New messages the lists show (read and delivery reports folded into the message
- * they report on are not counted: they call for no notification).
+ * New incoming messages: in folders that receive mail (not Sent, Drafts, Trash…),
+ * read and delivery reports folded into their message left out (they call for no
+ * notification).
  */
 new: number, } | { "event": "sync_failed", 
 /**

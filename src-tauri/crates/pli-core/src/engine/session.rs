@@ -471,7 +471,7 @@ impl Engine {
         Arc::new(move |account, r| match r {
             Ok(rep) => events(EngineEvent::MailChanged {
                 account: account.to_owned(),
-                new: rep.new_listed as i64,
+                new: rep.new_incoming as i64,
             }),
             Err(e) => events(EngineEvent::SyncFailed {
                 account: account.to_owned(),
@@ -590,7 +590,7 @@ impl Engine {
             match r {
                 Ok(rep) => self.emit(EngineEvent::MailChanged {
                     account,
-                    new: rep.new_listed as i64,
+                    new: rep.new_incoming as i64,
                 }),
                 Err(e) => self.emit(EngineEvent::SyncFailed {
                     account,

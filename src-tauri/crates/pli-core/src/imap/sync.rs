@@ -126,9 +126,10 @@ pub struct SyncReport {
     pub folders: usize,
     /// New messages stored.
     pub new: usize,
-    /// Of the new messages, those the lists show: read and delivery reports folded into the
-    /// message they report on (migration 0011) left out. What a new-mail notification counts.
-    pub new_listed: usize,
+    /// Of the new messages, those a new-mail notification counts: in folders that receive
+    /// mail (no special use: not Sent, Drafts, Trash, Junk, Archive…), read and delivery
+    /// reports folded into the message they report on (migration 0011) left out.
+    pub new_incoming: usize,
     /// Messages whose flags changed.
     pub flag_changes: u64,
     /// Messages removed (expunged on the server).
@@ -299,10 +300,14 @@ impl<'a> AccountSync<'a> {
                 list_status = false;
             }
         }
-        let pattern = if list_status {
-            "* RETURN (STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
-        } else {
-            "*"
+        // With a RETURN option, servers give the special-use attributes (\\Sent, \\Trash…)
+        // only when asked for them (RFC 6154 §2): Dovecot leaves them out otherwise.
+        let pattern = match (list_status, caps.has_str("SPECIAL-USE")) {
+            (true, true) => {
+                "* RETURN (SPECIAL-USE STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))"
+            }
+            (true, false) => "* RETURN (STATUS (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ))",
+            (false, _) => "*",
         };
         let names: Vec<_> = session
             .list(Some(""), Some(pattern))
@@ -310,6 +315,10 @@ impl<'a> AccountSync<'a> {
             .try_collect()
             .await?;
         let statuses = take_statuses(session);
+        // Rows created from here on are this pass's new messages (the rowid only grows). They
+        // are counted once every folder is synced: a report that arrived in INBOX is folded
+        // only once the Sent copy it is about is cached, and Sent comes after INBOX.
+        let last_row = self.store.last_message_row().await?;
         let mut seen = Vec::new();
         for n in &names {
             let selectable = !n
@@ -356,6 +365,9 @@ impl<'a> AccountSync<'a> {
                 Err(e) => return Err(e),
             }
         }
+        if report.new > 0 {
+            report.new_incoming = self.store.incoming_since(self.account_id, last_row).await?;
+        }
         report.round_trips = session.get_ref().round_trips() - start;
         self.store
             .audit(
@@ -392,9 +404,6 @@ impl<'a> AccountSync<'a> {
                 return Ok(());
             }
         }
-        // Rows created from here on are this folder's new messages (the rowid only grows):
-        // once their bodies are stored, those the lists show are counted (`new_listed`).
-        let (new_before, last_row) = (report.new, self.store.last_message_row().await?);
         let mbox = if condstore {
             session.select_condstore(name).await?
         } else {
@@ -500,11 +509,7 @@ impl<'a> AccountSync<'a> {
         self.finish_folder(
             session, folder_id, name, &mbox, modseq, !condstore, report, progress,
         )
-        .await?;
-        if report.new > new_before {
-            report.new_listed += self.store.listed_since(folder_id, last_row).await?;
-        }
-        Ok(())
+        .await
     }
 
     /// Nothing changed in the folder since its last complete sync (CONDSTORE: same

@@ -399,14 +399,15 @@ impl Store {
         )
     }
 
-    /// How many of the folder's messages inserted after row `after` the lists show (not
-    /// folded into another message: migration 0011). Walks the rows after `after` only.
-    pub async fn listed_since(&self, folder_id: i64, after: i64) -> Result<usize, StoreError> {
+    /// How many of the account's messages inserted after row `after` are incoming mail: in a
+    /// folder without special use (not Sent, Drafts, Trash, Junk, Archive…) and not folded
+    /// into another message (migration 0011). Walks the rows after `after` only.
+    pub async fn incoming_since(&self, account_id: i64, after: i64) -> Result<usize, StoreError> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM messages NOT INDEXED
-             WHERE id > ?2 AND folder_id = ?1 AND folded = 0",
+            "SELECT COUNT(*) FROM messages m NOT INDEXED JOIN folders f ON f.id = m.folder_id
+             WHERE m.id > ?2 AND f.account_id = ?1 AND m.folded = 0 AND f.special_use IS NULL",
         )
-        .bind(folder_id)
+        .bind(account_id)
         .bind(after)
         .fetch_one(self.reader())
         .await?;

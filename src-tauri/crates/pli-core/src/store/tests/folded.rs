@@ -166,8 +166,9 @@ async fn folding_reads_messages_by_index() {
         "SELECT foldable FROM report_foldable WHERE id = 1",
         "UPDATE messages SET folded = (SELECT foldable FROM report_foldable v WHERE v.id = messages.id)
          WHERE id IN (SELECT message_pk FROM reports WHERE original_message_id = 'x')",
-        // Store::listed_since
-        "SELECT COUNT(*) FROM messages NOT INDEXED WHERE id > 7 AND folder_id = 1 AND folded = 0",
+        // Store::incoming_since
+        "SELECT COUNT(*) FROM messages m NOT INDEXED JOIN folders f ON f.id = m.folder_id
+         WHERE m.id > 7 AND f.account_id = 1 AND m.folded = 0 AND f.special_use IS NULL",
     ] {
         let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
             .fetch_all(store.reader())
