@@ -111,7 +111,8 @@ fn with_actor(options: &SyncOptions, endpoint: &Endpoint) -> SyncOptions {
     o
 }
 
-/// Replays the journal, then syncs. `selected`: a mailbox is selected on `session` already.
+/// Replays the journal, then syncs, one pass at a time per mailbox (`Store::sync_pass`).
+/// `selected`: a mailbox is selected on `session` already.
 async fn run_on(
     session: &mut ImapSession,
     store: &Store,
@@ -121,6 +122,8 @@ async fn run_on(
     progress: &Progress,
     selected: bool,
 ) -> Result<SyncReport, SyncError> {
+    let pass = store.sync_pass(address);
+    let _pass = pass.lock().await;
     let sync = AccountSync::new(store, address, kind, options.clone()).await?;
     // Replaying selects the folders it changes (even for an operation it then drops).
     let replayed = journal::replay(session, store, address).await?;

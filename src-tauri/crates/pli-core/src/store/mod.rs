@@ -27,8 +27,10 @@ pub use outbox::{NewOutgoing, OutboxRow};
 pub use search::{fts_query, SearchDriver, SearchFilter, SearchHit};
 pub use views::{BodyParts, FolderCounts, PageScope, PatientThread, RowData};
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -112,6 +114,8 @@ pub struct Store {
     writer: SqlitePool,
     reader: SqlitePool,
     path: PathBuf,
+    /// One lock per mailbox: a sync pass holds its mailbox's (see [`Store::sync_pass`]).
+    passes: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Store {
@@ -174,6 +178,7 @@ impl Store {
             writer,
             reader,
             path: path.to_owned(),
+            passes: Arc::default(),
         })
     }
 
@@ -193,6 +198,19 @@ impl Store {
         }
         let key = CacheKey::from_keyring(profile, &path)?;
         Self::open(&path, &key).await
+    }
+
+    /// The lock of `address`'s sync passes: a pass holds it from the journal replay to the
+    /// end of the sync, so a "sync now" asked while the watch loop's pass runs waits for it
+    /// instead of fetching the same new messages over a second connection (and counting them
+    /// twice as new mail). Shared by every clone of this store.
+    pub fn sync_pass(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.passes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(address.to_ascii_lowercase())
+            .or_default()
+            .clone()
     }
 
     /// The database file.
