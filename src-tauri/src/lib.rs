@@ -8,15 +8,26 @@ mod desktop;
 mod state;
 mod updates;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use tauri::{Emitter, Manager};
 
-use state::AppState;
 pub use state::{config_arg, config_location};
+use state::{AppState, Loaded};
+
+/// When `run` began: start-up steps are logged (`PLI_LOG=pli_desktop=debug`) with the
+/// milliseconds since then, to see where the time to the first inbox paint goes.
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Milliseconds since `run` began.
+pub(crate) fn since_start_ms() -> u64 {
+    STARTED.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
 
 /// Starts the desktop app.
 pub fn run() {
+    STARTED.get_or_init(Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
         .init();
@@ -37,16 +48,34 @@ pub fn run() {
                     tracing::warn!(%err, "engine event not delivered");
                 }
             });
-            let state = tauri::async_runtime::block_on(AppState::open(events));
-            // Self-installed without a configuration: updates stay on (the default).
-            let updates = state.updates();
-            app.manage(state);
+            tracing::debug!(ms = since_start_ms(), "setup: window created");
+            // The configuration and the encrypted cache open on their own thread while the
+            // main thread goes on to load the window's page: commands wait for them
+            // (`AppState::engine`). Then the inbox's first page is read once, so that the
+            // window's first list request finds the cache's pages in memory.
+            app.manage(AppState::new(events.clone()));
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("pli-open".into())
+                .spawn(move || {
+                    // `Engine::open`'s future is not `Send`: run to completion on this thread.
+                    let loaded = tauri::async_runtime::block_on(Loaded::open(events));
+                    tracing::debug!(ms = since_start_ms(), "engine opened");
+                    let engine = loaded.engine().ok();
+                    let updates = loaded.updates();
+                    handle.state::<AppState>().set(loaded);
+                    updates::check_in_background(&handle, &updates);
+                    if let Some(engine) = engine {
+                        tauri::async_runtime::block_on(engine.warm_first_page());
+                        tracing::debug!(ms = since_start_ms(), "first page warm");
+                    }
+                })?;
             desktop::lighten_webview(app.handle());
-            updates::check_in_background(app.handle(), &updates);
             if let Err(e) = desktop::setup_tray(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon on this desktop");
             }
             desktop::setup_links(app.handle());
+            tracing::debug!(ms = since_start_ms(), "setup: done");
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -87,7 +116,7 @@ pub fn run() {
         .expect("Pli could not start its window")
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
-                if let Ok(engine) = app.state::<AppState>().engine() {
+                if let Some(engine) = app.state::<AppState>().engine_now() {
                     tauri::async_runtime::block_on(engine.shutdown());
                 }
                 updates::install_pending(app);

@@ -7,8 +7,9 @@ use crate::state::AppState;
 /// Version, environment and configured mailboxes (or why the configuration or the cache
 /// could not be opened, or that the first-run screen is needed).
 #[tauri::command]
-pub fn app_info(state: tauri::State<'_, AppState>) -> AppInfo {
-    state.info()
+pub async fn app_info(state: tauri::State<'_, AppState>) -> Result<AppInfo, String> {
+    tracing::debug!(ms = crate::since_start_ms(), "app_info");
+    Ok(state.info().await)
 }
 
 /// The first-run screen's choices.

@@ -11,7 +11,7 @@ pub async fn audit_entries(
     state: tauri::State<'_, AppState>,
     since: Option<i64>,
 ) -> Result<Vec<AuditRow>, String> {
-    state.engine()?.audit(since).await.map_err(err)
+    state.engine().await?.audit(since).await.map_err(err)
 }
 
 /// Writes the trail as CSV into the downloads folder; returns the file's path.
@@ -20,5 +20,5 @@ pub async fn export_audit(
     state: tauri::State<'_, AppState>,
     since: Option<i64>,
 ) -> Result<String, String> {
-    state.engine()?.export_audit(since).await.map_err(err)
+    state.engine().await?.export_audit(since).await.map_err(err)
 }

@@ -11,7 +11,7 @@ pub async fn send_message(
     state: tauri::State<'_, AppState>,
     draft: DraftInput,
 ) -> Result<SendResult, String> {
-    state.engine()?.send(draft).await.map_err(err)
+    state.engine().await?.send(draft).await.map_err(err)
 }
 
 /// Ends the exchange with a patient (`X-MSS-MES: FIN`).
@@ -22,7 +22,8 @@ pub async fn end_exchange(
     from: Option<String>,
 ) -> Result<SendResult, String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .end_exchange(&patient_ins, from.as_deref())
         .await
         .map_err(err)
@@ -35,7 +36,12 @@ pub async fn directory_suggest(
     state: tauri::State<'_, AppState>,
     query: DirectoryQueryInput,
 ) -> Result<DirectoryAnswer, String> {
-    state.engine()?.directory_suggest(query).await.map_err(err)
+    state
+        .engine()
+        .await?
+        .directory_suggest(query)
+        .await
+        .map_err(err)
 }
 
 /// Searches recipients (recent correspondents, then the live directory).
@@ -44,7 +50,12 @@ pub async fn directory_search(
     state: tauri::State<'_, AppState>,
     query: DirectoryQueryInput,
 ) -> Result<DirectoryAnswer, String> {
-    state.engine()?.directory_search(query).await.map_err(err)
+    state
+        .engine()
+        .await?
+        .directory_search(query)
+        .await
+        .map_err(err)
 }
 
 /// Messages still in the outbox (waiting or refused), every mailbox.
@@ -52,7 +63,7 @@ pub async fn directory_search(
 pub async fn outbox_items(
     state: tauri::State<'_, AppState>,
 ) -> Result<Vec<pli_core::api::OutboxItem>, String> {
-    state.engine()?.outbox().await.map_err(err)
+    state.engine().await?.outbox().await.map_err(err)
 }
 
 /// Sends a queued message now.
@@ -61,13 +72,13 @@ pub async fn retry_outbox(
     state: tauri::State<'_, AppState>,
     id: i64,
 ) -> Result<SendResult, String> {
-    state.engine()?.retry_outbox(id).await.map_err(err)
+    state.engine().await?.retry_outbox(id).await.map_err(err)
 }
 
 /// Withdraws a queued message without sending it.
 #[tauri::command]
 pub async fn discard_outbox(state: tauri::State<'_, AppState>, id: i64) -> Result<(), String> {
-    state.engine()?.discard_outbox(id).await.map_err(err)
+    state.engine().await?.discard_outbox(id).await.map_err(err)
 }
 
 /// Saves the compose window's draft in the encrypted cache (`with_files`: the attachments
@@ -80,7 +91,8 @@ pub async fn save_draft(
     with_files: bool,
 ) -> Result<(), String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .save_draft(&key, &draft, with_files)
         .await
         .map_err(err)
@@ -92,11 +104,11 @@ pub async fn load_draft(
     state: tauri::State<'_, AppState>,
     key: String,
 ) -> Result<Option<SavedDraft>, String> {
-    state.engine()?.draft(&key).await.map_err(err)
+    state.engine().await?.draft(&key).await.map_err(err)
 }
 
 /// Forgets a draft (sent or discarded).
 #[tauri::command]
 pub async fn delete_draft(state: tauri::State<'_, AppState>, key: String) -> Result<(), String> {
-    state.engine()?.delete_draft(&key).await.map_err(err)
+    state.engine().await?.delete_draft(&key).await.map_err(err)
 }

@@ -13,7 +13,8 @@ pub async fn open_attachment(
     index: u32,
 ) -> Result<DocumentView, String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .open_attachment(id, index)
         .await
         .map_err(err)

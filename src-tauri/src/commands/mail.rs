@@ -8,7 +8,7 @@ use crate::state::AppState;
 /// Mailboxes and folders with unread counts.
 #[tauri::command]
 pub async fn mailboxes(state: tauri::State<'_, AppState>) -> Result<Vec<MailboxView>, String> {
-    state.engine()?.mailboxes().await.map_err(err)
+    state.engine().await?.mailboxes().await.map_err(err)
 }
 
 /// A window of a message list.
@@ -19,11 +19,19 @@ pub async fn list_messages(
     offset: i64,
     limit: i64,
 ) -> Result<MessagePage, String> {
-    state
-        .engine()?
+    tracing::debug!(ms = crate::since_start_ms(), offset, "list_messages asked");
+    let page = state
+        .engine()
+        .await?
         .list(scope, offset, limit)
         .await
-        .map_err(err)
+        .map_err(err);
+    tracing::debug!(
+        ms = crate::since_start_ms(),
+        offset,
+        "list_messages answered"
+    );
+    page
 }
 
 /// Opens a message (marks it read).
@@ -33,7 +41,12 @@ pub async fn read_message(
     id: i64,
     allow_remote: bool,
 ) -> Result<MessageDetail, String> {
-    state.engine()?.message(id, allow_remote).await.map_err(err)
+    state
+        .engine()
+        .await?
+        .message(id, allow_remote)
+        .await
+        .map_err(err)
 }
 
 /// `seen`, `unseen`, `flag`, `unflag` or `delete`.
@@ -43,7 +56,7 @@ pub async fn set_flag(
     id: i64,
     op: String,
 ) -> Result<(), String> {
-    state.engine()?.set_flag(id, &op).await.map_err(err)
+    state.engine().await?.set_flag(id, &op).await.map_err(err)
 }
 
 /// The patient pane.
@@ -51,13 +64,13 @@ pub async fn set_flag(
 pub async fn patients(
     state: tauri::State<'_, AppState>,
 ) -> Result<Vec<PatientConversation>, String> {
-    state.engine()?.patients().await.map_err(err)
+    state.engine().await?.patients().await.map_err(err)
 }
 
 /// One sync pass of every mailbox now.
 #[tauri::command]
 pub async fn sync_now(state: tauri::State<'_, AppState>) -> Result<(), String> {
-    state.engine()?.sync_now().await.map_err(err)
+    state.engine().await?.sync_now().await.map_err(err)
 }
 
 /// Answers a read-receipt request: `send` true sends the MDN, false declines for good.
@@ -67,7 +80,12 @@ pub async fn answer_receipt(
     id: i64,
     send: bool,
 ) -> Result<Option<pli_core::api::SendResult>, String> {
-    state.engine()?.answer_receipt(id, send).await.map_err(err)
+    state
+        .engine()
+        .await?
+        .answer_receipt(id, send)
+        .await
+        .map_err(err)
 }
 
 /// Adds a (service) mailbox and starts syncing it.
@@ -79,7 +97,8 @@ pub async fn add_mailbox(
     display_name: String,
 ) -> Result<(), String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .add_mailbox(&address, &kind, &display_name)
         .await
         .map_err(err)

@@ -9,13 +9,16 @@ use crate::state::AppState;
 /// Who is logged in (no network).
 #[tauri::command]
 pub async fn session_info(state: tauri::State<'_, AppState>) -> Result<SessionInfo, String> {
-    Ok(state.engine()?.session_info().await)
+    Ok(state.engine().await?.session_info().await)
 }
 
 /// Resumes the session kept in the keyring, if any, and starts the sync.
 #[tauri::command]
 pub async fn session_resume(state: tauri::State<'_, AppState>) -> Result<SessionInfo, String> {
-    Ok(state.engine()?.resume().await)
+    tracing::debug!(ms = crate::since_start_ms(), "session_resume asked");
+    let info = state.engine().await?.resume().await;
+    tracing::debug!(ms = crate::since_start_ms(), "session_resume answered");
+    Ok(info)
 }
 
 /// Logs in by a push to the e-CPS app or the CPS card (CIBA).
@@ -25,7 +28,8 @@ pub async fn login_ciba(
     national_id: String,
 ) -> Result<SessionInfo, String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .login(LoginMethod::Ciba { national_id })
         .await
         .map_err(err)
@@ -38,7 +42,8 @@ pub async fn login_browser(
     login_hint: Option<String>,
 ) -> Result<SessionInfo, String> {
     state
-        .engine()?
+        .engine()
+        .await?
         .login(LoginMethod::Browser { login_hint })
         .await
         .map_err(err)
@@ -47,11 +52,11 @@ pub async fn login_browser(
 /// Logs out (revokes at PSC, forgets the keyring entry, stops the sync).
 #[tauri::command]
 pub async fn logout(state: tauri::State<'_, AppState>) -> Result<(), String> {
-    state.engine()?.logout().await.map_err(err)
+    state.engine().await?.logout().await.map_err(err)
 }
 
 /// User activity (throttled by the UI); returns the seconds left before the session locks.
 #[tauri::command]
-pub fn touch(state: tauri::State<'_, AppState>) -> Result<i64, String> {
-    Ok(state.engine()?.touch())
+pub async fn touch(state: tauri::State<'_, AppState>) -> Result<i64, String> {
+    Ok(state.engine().await?.touch())
 }
