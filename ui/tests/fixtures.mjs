@@ -283,7 +283,7 @@ export function installFake(fx, opts) {
           error: null,
         };
       case "setup_complete":
-        if (!args.request.trust_anchors.startsWith("/")) throw "autorités de confiance : indiquez le chemin complet du fichier PEM";
+        if (!args.request.trust_anchors.startsWith("/")) throw { code: "invalid", message: "autorités de confiance : indiquez le chemin complet du fichier PEM" };
         setupDone = true;
         return fx.appInfo;
       case "session_info":
@@ -360,7 +360,8 @@ export function installFake(fx, opts) {
       case "answer_receipt":
         return args.send ? { message_id: "mdn@x", subject: "Accusé de lecture", state: "sent", error: null, refused: [] } : null;
       default:
-        throw `commande inconnue : ${cmd}`;
+        // Failures come as the shell sends them (pli-core `CommandError`).
+        throw { code: "failed", message: `commande inconnue : ${cmd}` };
     }
   }
 
@@ -388,7 +389,7 @@ export function installFake(fx, opts) {
     stallDirectory: () => (directory.stalled = true),
     failDirectory: () => {
       directory.stalled = false;
-      for (const reject of directory.waiting.splice(0)) reject("l'annuaire ne répond pas (plus de 65 s) : réessayez plus tard");
+      for (const reject of directory.waiting.splice(0)) reject({ code: "failed", message: "l'annuaire ne répond pas (plus de 65 s) : réessayez plus tard" });
     },
   };
 }

@@ -3,11 +3,12 @@
 use pli_core::api::{AppInfo, SetupDefaults, SetupDiscovery, SetupRequest};
 
 use crate::state::AppState;
+use pli_core::api::CommandError;
 
 /// Version, environment and configured mailboxes (or why the configuration or the cache
 /// could not be opened, or that the first-run screen is needed).
 #[tauri::command]
-pub async fn app_info(state: tauri::State<'_, AppState>) -> Result<AppInfo, String> {
+pub async fn app_info(state: tauri::State<'_, AppState>) -> Result<AppInfo, CommandError> {
     tracing::debug!(ms = crate::since_start_ms(), "app_info");
     Ok(state.info().await)
 }
@@ -29,6 +30,9 @@ pub async fn setup_discover(environment: String, address: String) -> SetupDiscov
 pub async fn setup_complete(
     state: tauri::State<'_, AppState>,
     request: SetupRequest,
-) -> Result<AppInfo, String> {
-    state.complete_setup(&request).await
+) -> Result<AppInfo, CommandError> {
+    state
+        .complete_setup(&request)
+        .await
+        .map_err(CommandError::from)
 }

@@ -4,13 +4,14 @@ use pli_core::api::{DirectoryAnswer, DirectoryQueryInput, DraftInput, SavedDraft
 
 use super::err;
 use crate::state::AppState;
+use pli_core::api::CommandError;
 
 /// Sends (through the outbox).
 #[tauri::command]
 pub async fn send_message(
     state: tauri::State<'_, AppState>,
     draft: DraftInput,
-) -> Result<SendResult, String> {
+) -> Result<SendResult, CommandError> {
     state.engine().await?.send(draft).await.map_err(err)
 }
 
@@ -20,7 +21,7 @@ pub async fn end_exchange(
     state: tauri::State<'_, AppState>,
     patient_ins: String,
     from: Option<String>,
-) -> Result<SendResult, String> {
+) -> Result<SendResult, CommandError> {
     state
         .engine()
         .await?
@@ -35,7 +36,7 @@ pub async fn end_exchange(
 pub async fn directory_suggest(
     state: tauri::State<'_, AppState>,
     query: DirectoryQueryInput,
-) -> Result<DirectoryAnswer, String> {
+) -> Result<DirectoryAnswer, CommandError> {
     state
         .engine()
         .await?
@@ -49,7 +50,7 @@ pub async fn directory_suggest(
 pub async fn directory_search(
     state: tauri::State<'_, AppState>,
     query: DirectoryQueryInput,
-) -> Result<DirectoryAnswer, String> {
+) -> Result<DirectoryAnswer, CommandError> {
     state
         .engine()
         .await?
@@ -62,7 +63,7 @@ pub async fn directory_search(
 #[tauri::command]
 pub async fn outbox_items(
     state: tauri::State<'_, AppState>,
-) -> Result<Vec<pli_core::api::OutboxItem>, String> {
+) -> Result<Vec<pli_core::api::OutboxItem>, CommandError> {
     state.engine().await?.outbox().await.map_err(err)
 }
 
@@ -71,13 +72,16 @@ pub async fn outbox_items(
 pub async fn retry_outbox(
     state: tauri::State<'_, AppState>,
     id: i64,
-) -> Result<SendResult, String> {
+) -> Result<SendResult, CommandError> {
     state.engine().await?.retry_outbox(id).await.map_err(err)
 }
 
 /// Withdraws a queued message without sending it.
 #[tauri::command]
-pub async fn discard_outbox(state: tauri::State<'_, AppState>, id: i64) -> Result<(), String> {
+pub async fn discard_outbox(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+) -> Result<(), CommandError> {
     state.engine().await?.discard_outbox(id).await.map_err(err)
 }
 
@@ -89,7 +93,7 @@ pub async fn save_draft(
     key: String,
     draft: DraftInput,
     with_files: bool,
-) -> Result<(), String> {
+) -> Result<(), CommandError> {
     state
         .engine()
         .await?
@@ -103,12 +107,15 @@ pub async fn save_draft(
 pub async fn load_draft(
     state: tauri::State<'_, AppState>,
     key: String,
-) -> Result<Option<SavedDraft>, String> {
+) -> Result<Option<SavedDraft>, CommandError> {
     state.engine().await?.draft(&key).await.map_err(err)
 }
 
 /// Forgets a draft (sent or discarded).
 #[tauri::command]
-pub async fn delete_draft(state: tauri::State<'_, AppState>, key: String) -> Result<(), String> {
+pub async fn delete_draft(
+    state: tauri::State<'_, AppState>,
+    key: String,
+) -> Result<(), CommandError> {
     state.engine().await?.delete_draft(&key).await.map_err(err)
 }

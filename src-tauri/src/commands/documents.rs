@@ -4,6 +4,7 @@ use pli_core::api::DocumentView;
 
 use super::err;
 use crate::state::AppState;
+use pli_core::api::CommandError;
 
 /// Opens attachment `index` of message `id` (CDA rendered safely, XDM listed, PDF bytes).
 #[tauri::command]
@@ -11,7 +12,7 @@ pub async fn open_attachment(
     state: tauri::State<'_, AppState>,
     id: i64,
     index: u32,
-) -> Result<DocumentView, String> {
+) -> Result<DocumentView, CommandError> {
     state
         .engine()
         .await?

@@ -4,10 +4,13 @@ use pli_core::api::{ListScope, MailboxView, MessageDetail, MessagePage, PatientC
 
 use super::err;
 use crate::state::AppState;
+use pli_core::api::CommandError;
 
 /// Mailboxes and folders with unread counts.
 #[tauri::command]
-pub async fn mailboxes(state: tauri::State<'_, AppState>) -> Result<Vec<MailboxView>, String> {
+pub async fn mailboxes(
+    state: tauri::State<'_, AppState>,
+) -> Result<Vec<MailboxView>, CommandError> {
     state.engine().await?.mailboxes().await.map_err(err)
 }
 
@@ -18,7 +21,7 @@ pub async fn list_messages(
     scope: ListScope,
     offset: i64,
     limit: i64,
-) -> Result<MessagePage, String> {
+) -> Result<MessagePage, CommandError> {
     tracing::debug!(ms = crate::since_start_ms(), offset, "list_messages asked");
     let page = state
         .engine()
@@ -40,7 +43,7 @@ pub async fn read_message(
     state: tauri::State<'_, AppState>,
     id: i64,
     allow_remote: bool,
-) -> Result<MessageDetail, String> {
+) -> Result<MessageDetail, CommandError> {
     state
         .engine()
         .await?
@@ -55,7 +58,7 @@ pub async fn set_flag(
     state: tauri::State<'_, AppState>,
     id: i64,
     op: String,
-) -> Result<(), String> {
+) -> Result<(), CommandError> {
     state.engine().await?.set_flag(id, &op).await.map_err(err)
 }
 
@@ -63,13 +66,13 @@ pub async fn set_flag(
 #[tauri::command]
 pub async fn patients(
     state: tauri::State<'_, AppState>,
-) -> Result<Vec<PatientConversation>, String> {
+) -> Result<Vec<PatientConversation>, CommandError> {
     state.engine().await?.patients().await.map_err(err)
 }
 
 /// One sync pass of every mailbox now.
 #[tauri::command]
-pub async fn sync_now(state: tauri::State<'_, AppState>) -> Result<(), String> {
+pub async fn sync_now(state: tauri::State<'_, AppState>) -> Result<(), CommandError> {
     state.engine().await?.sync_now().await.map_err(err)
 }
 
@@ -79,7 +82,7 @@ pub async fn answer_receipt(
     state: tauri::State<'_, AppState>,
     id: i64,
     send: bool,
-) -> Result<Option<pli_core::api::SendResult>, String> {
+) -> Result<Option<pli_core::api::SendResult>, CommandError> {
     state
         .engine()
         .await?
@@ -95,7 +98,7 @@ pub async fn add_mailbox(
     address: String,
     kind: String,
     display_name: String,
-) -> Result<(), String> {
+) -> Result<(), CommandError> {
     state
         .engine()
         .await?

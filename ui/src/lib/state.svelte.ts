@@ -1,5 +1,6 @@
 // Shared UI state: one store object, read by the components, changed through its methods.
 import {
+  CommandFailure,
   listMessages,
   mailboxes,
   outboxItems,
@@ -22,9 +23,6 @@ import {
 } from "./backend";
 import { dict, fmt, type Dict, type Lang } from "./i18n";
 import { mark } from "./timing";
-
-/** How the engine's refusal to serve the cache without a session begins (pli-core `EngineError::Sealed`). */
-const SEALED = "session verrouillée ou fermée";
 
 export type Theme = "system" | "light" | "dark";
 export type View = "mail" | "patients" | "audit" | "outbox";
@@ -285,7 +283,7 @@ class AppStore {
     const msg = e instanceof Error ? e.message : String(e);
     // A refresh already on its way when the session locked or ended: the engine refuses it,
     // and the login screen already says why.
-    if (msg.startsWith(SEALED) && this.session?.logged_in !== true) return;
+    if (e instanceof CommandFailure && e.code === "sealed" && this.session?.logged_in !== true) return;
     if (!this.errors.includes(msg)) this.errors.push(msg);
   }
 

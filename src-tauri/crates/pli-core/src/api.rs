@@ -8,6 +8,49 @@ use ts_rs::TS;
 
 use crate::config::{Config, MailboxKind};
 
+/// Why a command failed, as the window receives it: a kind the UI can act on, and the French
+/// sentence it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, export_to = "ipc.ts")]
+pub struct CommandError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// The sentence to show (French).
+    pub message: String,
+}
+
+/// Kinds of command failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export, export_to = "ipc.ts")]
+pub enum ErrorCode {
+    /// No session: log in first.
+    NotLoggedIn,
+    /// The session is locked or closed: the cache is not served until the user logs in again.
+    Sealed,
+    /// Not (or no longer) in the cache.
+    NotFound,
+    /// Bad input from the user.
+    Invalid,
+    /// Anything else (the message says what).
+    Failed,
+}
+
+impl std::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for CommandError {
+    fn from(message: String) -> Self {
+        Self {
+            code: ErrorCode::Failed,
+            message,
+        }
+    }
+}
+
 /// What the app shows about itself before any mail: version, environment, mailboxes.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export, export_to = "ipc.ts")]

@@ -101,6 +101,20 @@ request: string,
 outcome: string, };
 
 /**
+ * Why a command failed, as the window receives it: a kind the UI can act on, and the French
+ * sentence it shows.
+ */
+export type CommandError = { 
+/**
+ * What kind of failure.
+ */
+code: ErrorCode, 
+/**
+ * The sentence to show (French).
+ */
+message: string, };
+
+/**
  * A compose window asked for from outside: a `mailto:` link, or a `pli://compose` link from
  * patient-record software (to a patient by INS, with documents). Never sent by itself.
  */
@@ -419,6 +433,11 @@ national_id: string | null,
  * The inactivity delay, in minutes.
  */
 after_minutes: number, };
+
+/**
+ * Kinds of command failure.
+ */
+export type ErrorCode = "not_logged_in" | "sealed" | "not_found" | "invalid" | "failed";
 
 /**
  * A file the user attached in the compose window.

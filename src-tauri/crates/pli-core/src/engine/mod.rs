@@ -75,6 +75,23 @@ from_err!(
     crate::secrets::SecretError
 );
 
+impl From<EngineError> for crate::api::CommandError {
+    fn from(e: EngineError) -> Self {
+        use crate::api::ErrorCode;
+        let code = match &e {
+            EngineError::NotLoggedIn => ErrorCode::NotLoggedIn,
+            EngineError::Sealed => ErrorCode::Sealed,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::Invalid(_) => ErrorCode::Invalid,
+            EngineError::Other(_) => ErrorCode::Failed,
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Result of an engine call.
 pub type Result<T> = std::result::Result<T, EngineError>;
 
@@ -259,5 +276,32 @@ impl Engine {
             a.stop.cancel();
         }
         self.inner.store.checkpoint().await.ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EngineError;
+    use crate::api::CommandError;
+
+    /// The window acts on the kind (a locked session's refusals are not shown as errors), not
+    /// on the wording: each engine error keeps its kind on the way, as the UI reads it.
+    #[test]
+    fn command_errors_carry_their_kind_and_sentence() {
+        let cases = [
+            (EngineError::Sealed, "sealed"),
+            (EngineError::NotLoggedIn, "not_logged_in"),
+            (EngineError::NotFound("ce message".into()), "not_found"),
+            (EngineError::Invalid("INS invalide".into()), "invalid"),
+            (EngineError::Other("serveur injoignable".into()), "failed"),
+        ];
+        for (e, code) in cases {
+            let sentence = e.to_string();
+            let json = serde_json::to_value(CommandError::from(e)).unwrap();
+            assert_eq!(json["code"], code);
+            assert_eq!(json["message"], sentence.as_str());
+        }
+        let shell = serde_json::to_value(CommandError::from("aucune configuration".to_owned()));
+        assert_eq!(shell.unwrap()["code"], "failed");
     }
 }
