@@ -168,6 +168,18 @@ pub struct ServerCaps {
     pub qresync: bool,
 }
 
+/// Whether a LIST entry can be selected: not `\\NoSelect`, nor `\\NonExistent` (RFC 5258
+/// §3: a name listed only because a child exists, e.g. `a` of `a/b` created alone; it implies
+/// `\\NoSelect`). Selecting such a name only gets a NO.
+pub fn selectable(attributes: &[async_imap::types::NameAttribute<'_>]) -> bool {
+    use async_imap::types::NameAttribute as A;
+    !attributes.iter().any(|a| match a {
+        A::NoSelect => true,
+        A::Extension(x) => x.eq_ignore_ascii_case("\\NonExistent"),
+        _ => false,
+    })
+}
+
 /// Compresses ascending UIDs into an IMAP sequence set (`1:5,8,10:12`).
 pub fn uid_set(uids: &[u32]) -> String {
     let mut out = String::new();
@@ -321,10 +333,7 @@ impl<'a> AccountSync<'a> {
         let last_row = self.store.last_message_row().await?;
         let mut seen = Vec::new();
         for n in &names {
-            let selectable = !n
-                .attributes()
-                .iter()
-                .any(|a| matches!(a, async_imap::types::NameAttribute::NoSelect));
+            let selectable = selectable(n.attributes());
             self.store
                 .upsert_folder(
                     self.account_id,
@@ -739,7 +748,23 @@ async fn off_runtime<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
-    use super::{off_runtime, uid_set};
+    use super::{off_runtime, selectable, uid_set};
+
+    /// A name Dovecot lists as `\\NonExistent` (the parent of `a/b` created alone) is not
+    /// selected, as `\\NoSelect`; other attributes do not matter.
+    #[test]
+    fn non_existent_and_noselect_names_are_not_selectable() {
+        use async_imap::types::NameAttribute as A;
+        use std::borrow::Cow;
+        assert!(!selectable(&[A::Extension(Cow::Borrowed("\\NonExistent"))]));
+        assert!(!selectable(&[A::Extension(Cow::Borrowed("\\nonexistent"))]));
+        assert!(!selectable(&[A::Marked, A::NoSelect]));
+        assert!(selectable(&[
+            A::Extension(Cow::Borrowed("\\HasChildren")),
+            A::Sent
+        ]));
+        assert!(selectable(&[]));
+    }
 
     /// On a single-threaded runtime, work handed to `off_runtime` runs while the runtime keeps
     /// serving other tasks: the work below waits for a message only another task sends, so it
