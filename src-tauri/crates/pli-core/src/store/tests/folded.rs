@@ -190,35 +190,22 @@ async fn migration_11_folds_the_reports_already_cached() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE);
     let key = CacheKey::generate();
-    {
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .unwrap()
-            .pragma("key", key.pragma_value())
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .unwrap();
-        assert_eq!(migrations::run_to(&pool, 10).await.unwrap(), 10);
-        sqlx::raw_sql(
-            "INSERT INTO accounts (id, address, kind, created_at) VALUES (1, 'a@x.test', 'PER', 0);
-             INSERT INTO folders (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 1, 'Sent');
-             INSERT INTO messages (id, folder_id, uid, message_id, subject, received_at)
-             VALUES (1, 2, 1, 'orig@x.test', 'Envoi', 1),
-                    (2, 1, 1, 'r1@x.test', 'Lu : Envoi', 2),
-                    (3, 1, 2, 'r2@x.test', 'Non remis : Envoi', 3),
-                    (4, 1, 3, 'r3@x.test', 'Lu : autre', 4);
-             INSERT INTO reports (message_pk, original_message_id, kind) VALUES
-                 (2, 'orig@x.test', 'read'), (3, 'orig@x.test', 'failed'),
-                 (4, 'elsewhere@x.test', 'read');",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-    }
+    cache_at_schema(
+        &path,
+        &key,
+        10,
+        "INSERT INTO accounts (id, address, kind, created_at) VALUES (1, 'a@x.test', 'PER', 0);
+         INSERT INTO folders (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 1, 'Sent');
+         INSERT INTO messages (id, folder_id, uid, message_id, subject, received_at)
+         VALUES (1, 2, 1, 'orig@x.test', 'Envoi', 1),
+                (2, 1, 1, 'r1@x.test', 'Lu : Envoi', 2),
+                (3, 1, 2, 'r2@x.test', 'Non remis : Envoi', 3),
+                (4, 1, 3, 'r3@x.test', 'Lu : autre', 4);
+         INSERT INTO reports (message_pk, original_message_id, kind) VALUES
+             (2, 'orig@x.test', 'read'), (3, 'orig@x.test', 'failed'),
+             (4, 'elsewhere@x.test', 'read');",
+    )
+    .await;
     let store = Store::open(&path, &key).await.unwrap();
     let folded: Vec<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE folded ORDER BY id")
         .fetch_all(store.reader())

@@ -329,51 +329,56 @@ async fn hits(store: &Store, q: &str) -> Vec<u32> {
 /// Migration 8: a cache written by schema 5 (body text in `bodies` and again in the search
 /// table) keeps every search working once the text is stored only once; later writes, body
 /// replacements and deletes (direct and cascading) keep the index consistent.
+/// A cache file at `path` migrated only up to schema `version`, then `rows` written into it as
+/// that schema's store would have (tests of later migrations open it with `Store::open`).
+async fn cache_at_schema(path: &Path, key: &CacheKey, version: i64, rows: &str) {
+    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .pragma("key", key.pragma_value())
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    assert_eq!(migrations::run_to(&pool, version).await.unwrap(), version);
+    sqlx::raw_sql(rows).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn migration_8_stores_text_once_and_search_still_finds_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE);
     let key = CacheKey::generate();
-    {
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .unwrap()
-            .pragma("key", key.pragma_value())
-            .create_if_missing(true)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(opts)
-            .await
-            .unwrap();
-        assert_eq!(migrations::run_to(&pool, 5).await.unwrap(), 5);
-        // Written exactly as schema 5's store did: the search row with the same text again.
-        sqlx::raw_sql(
-            "INSERT INTO accounts (id, address, kind, created_at) VALUES (1, 'a@x.test', 'PER', 0);
-             INSERT INTO folders (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 1, 'Old');
-             INSERT INTO messages (id, folder_id, uid, subject, from_addr, from_name, to_addrs,
-                 cc_addrs, received_at, body_state)
-             VALUES (1, 1, 1, 'Compte rendu', 'labo@x.test', 'Labo Zéphyrin', 'a@x.test', '', 1, 1),
-                    (2, 1, 2, 'Orthopédie', 'dr@x.test', NULL, 'a@x.test', 'b@x.test', 2, 0),
-                    (3, 1, 3, 'Sans nom', 'dr@x.test', NULL, 'a@x.test', '', 3, 1),
-                    (4, 2, 1, 'Archivé', 'dr@x.test', NULL, 'a@x.test', '', 4, 1);
-             INSERT INTO bodies (message_pk, text_body) VALUES
-                 (1, 'Le bilan Kwaltrax est normal'), (3, 'voir PJ'), (4, 'Ancien Plovine');
-             INSERT INTO attachments (message_pk, part, name, mime_type, size, is_document) VALUES
-                 (1, 1, 'IHE_XDM.ZIP', 'application/zip', 10, 1),
-                 (1, 2, 'photo.jpg', 'image/jpeg', 10, 0),
-                 (3, 1, NULL, 'application/pdf', 10, 1);
-             INSERT INTO search_text (rowid, subject, addresses, body, attachments) VALUES
-                 (1, 'Compte rendu', 'labo@x.test Labo Zéphyrin a@x.test',
-                  'Le bilan Kwaltrax est normal', 'IHE_XDM.ZIP photo.jpg Quimbrolase hépatique'),
-                 (2, 'Orthopédie', 'dr@x.test a@x.test b@x.test', NULL, ''),
-                 (3, 'Sans nom', 'dr@x.test a@x.test', 'voir PJ', 'Vorbulgine'),
-                 (4, 'Archivé', 'dr@x.test a@x.test', 'Ancien Plovine', '');",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
-        pool.close().await;
-    }
+    // Written exactly as schema 5's store did: the search row with the same text again.
+    cache_at_schema(
+        &path,
+        &key,
+        5,
+        "INSERT INTO accounts (id, address, kind, created_at) VALUES (1, 'a@x.test', 'PER', 0);
+         INSERT INTO folders (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 1, 'Old');
+         INSERT INTO messages (id, folder_id, uid, subject, from_addr, from_name, to_addrs,
+             cc_addrs, received_at, body_state)
+         VALUES (1, 1, 1, 'Compte rendu', 'labo@x.test', 'Labo Zéphyrin', 'a@x.test', '', 1, 1),
+                (2, 1, 2, 'Orthopédie', 'dr@x.test', NULL, 'a@x.test', 'b@x.test', 2, 0),
+                (3, 1, 3, 'Sans nom', 'dr@x.test', NULL, 'a@x.test', '', 3, 1),
+                (4, 2, 1, 'Archivé', 'dr@x.test', NULL, 'a@x.test', '', 4, 1);
+         INSERT INTO bodies (message_pk, text_body) VALUES
+             (1, 'Le bilan Kwaltrax est normal'), (3, 'voir PJ'), (4, 'Ancien Plovine');
+         INSERT INTO attachments (message_pk, part, name, mime_type, size, is_document) VALUES
+             (1, 1, 'IHE_XDM.ZIP', 'application/zip', 10, 1),
+             (1, 2, 'photo.jpg', 'image/jpeg', 10, 0),
+             (3, 1, NULL, 'application/pdf', 10, 1);
+         INSERT INTO search_text (rowid, subject, addresses, body, attachments) VALUES
+             (1, 'Compte rendu', 'labo@x.test Labo Zéphyrin a@x.test',
+              'Le bilan Kwaltrax est normal', 'IHE_XDM.ZIP photo.jpg Quimbrolase hépatique'),
+             (2, 'Orthopédie', 'dr@x.test a@x.test b@x.test', NULL, ''),
+             (3, 'Sans nom', 'dr@x.test a@x.test', 'voir PJ', 'Vorbulgine'),
+             (4, 'Archivé', 'dr@x.test a@x.test', 'Ancien Plovine', '');",
+    )
+    .await;
 
     let store = Store::open(&path, &key).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
