@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "save_draft",
     "load_draft",
     "delete_draft",
+    "resume_draft",
     "end_exchange",
     "directory_suggest",
     "directory_search",

@@ -102,6 +102,7 @@ pub fn run() {
             commands::compose::save_draft,
             commands::compose::load_draft,
             commands::compose::delete_draft,
+            commands::compose::resume_draft,
             commands::compose::end_exchange,
             commands::compose::directory_suggest,
             commands::compose::directory_search,

@@ -264,6 +264,17 @@ export function installFake(fx, opts) {
         return null;
       case "load_draft":
         return drafts.get(args.key) ?? null;
+      case "resume_draft": {
+        const key = `draft-${args.id}`;
+        if (!drafts.has(key)) {
+          const d = detail(args.id);
+          drafts.set(key, {
+            draft: { from: d.row.account, to: d.to, cc: d.cc, patient_ins: null, subject: d.row.subject, body: d.text, receipt: false, reply_to_message: null, attachments: [] },
+            updated_at: Math.floor(Date.now() / 1000),
+          });
+        }
+        return key;
+      }
       case "delete_draft":
         drafts.delete(args.key);
         return null;

@@ -111,6 +111,15 @@ pub async fn load_draft(
     state.engine().await?.draft(&key).await.map_err(err)
 }
 
+/// Takes up a message of a Drafts folder in the compose window: the key of its draft.
+#[tauri::command]
+pub async fn resume_draft(
+    state: tauri::State<'_, AppState>,
+    id: i64,
+) -> Result<String, CommandError> {
+    state.engine().await?.resume_draft(id).await.map_err(err)
+}
+
 /// Forgets a draft (sent or discarded).
 #[tauri::command]
 pub async fn delete_draft(

@@ -109,6 +109,8 @@ export const saveDraft = (key: string, draft: DraftInput, withFiles: boolean) =>
   invoke<null>("save_draft", { key, draft, withFiles });
 /** The draft saved for a compose window, if any. */
 export const loadDraft = (key: string) => invoke<SavedDraft | null>("load_draft", { key });
+/** Takes up a message of a Drafts folder: the compose key of its draft. */
+export const resumeDraft = (id: number) => invoke<string>("resume_draft", { id });
 /** Forgets a draft (sent or discarded). */
 export const deleteDraft = (key: string) => invoke<null>("delete_draft", { key });
 export const endExchange = (patientIns: string, from: string | null = null) =>

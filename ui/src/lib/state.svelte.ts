@@ -6,6 +6,7 @@ import {
   outboxItems,
   patients,
   readMessage,
+  resumeDraft,
   setFlag,
   type AppInfo,
   type ComposeRequest,
@@ -401,6 +402,24 @@ class AppStore {
         }
         if (op === "flag" || op === "unflag") this.list.patchRow(id, { flagged: op === "flag" });
         this.scheduleRefresh();
+      },
+      (e: unknown) => this.report(e),
+    );
+  }
+
+  /** Whether a row is in a Drafts folder (its mailbox's folder marked \Drafts). */
+  isDraft(row: Pick<MessageRow, "account" | "folder">): boolean {
+    const box = this.boxes.find((b) => b.address === row.account);
+    return box?.folders.some((f) => f.name === row.folder && f.special_use === "\\Drafts") ?? false;
+  }
+
+  /** Takes up the draft on screen in the compose window (its fields come from the engine). */
+  resumeDraft() {
+    const d = this.detail;
+    if (!d) return;
+    resumeDraft(d.row.id).then(
+      (key) => {
+        this.compose = { key, from: d.row.account, to: [], cc: [], patient: null, subject: "", body: "", replyTo: null };
       },
       (e: unknown) => this.report(e),
     );

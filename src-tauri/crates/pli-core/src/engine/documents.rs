@@ -54,7 +54,7 @@ fn render(doc: &pli_cda::Document) -> String {
 }
 
 impl Engine {
-    async fn raw_message(&self, id: i64) -> Result<Arc<Vec<u8>>> {
+    pub(super) async fn raw_message(&self, id: i64) -> Result<Arc<Vec<u8>>> {
         if let Some((_, raw)) = self
             .inner
             .raw_cache

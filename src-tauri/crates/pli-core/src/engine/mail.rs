@@ -46,7 +46,7 @@ pub fn sanitize_html(html: &str, allow_remote: bool) -> (String, bool) {
 }
 
 impl Engine {
-    fn patient_domain(&self) -> &str {
+    pub(super) fn patient_domain(&self) -> &str {
         &self.inner.cfg.operator.patient_domain
     }
 
@@ -242,6 +242,7 @@ impl Engine {
                 .await?
         {
             r.seen = true;
+            store.nudge(&r.account).notify_one();
         }
         let parts = store.body_parts(id).await?;
         let (html, remote_blocked) = match parts.html.as_deref() {
@@ -373,6 +374,8 @@ impl Engine {
             .store
             .apply_local(&r.account, &r.folder, r.uid, op)
             .await?;
+        // The watch loop replays it now rather than at the next server change.
+        self.inner.store.nudge(&r.account).notify_one();
         Ok(())
     }
 

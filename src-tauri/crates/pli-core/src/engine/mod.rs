@@ -5,7 +5,7 @@
 //!
 //! Sub-modules: `session` (login, logout, background sync), `mail` (lists, reading, flags,
 //! patients, search), `documents` (opening attachments: CDA, XDM, PDF), `outgoing`
-//! (compose → outbox → SMTP), `drafts` (compose drafts in the cache), `directory` (recipient search), `names` (display helpers).
+//! (compose → outbox → SMTP), `drafts` (compose drafts in the cache and the server's Drafts folder), `directory` (recipient search), `names` (display helpers).
 
 mod directory;
 mod documents;
@@ -131,6 +131,8 @@ struct Inner {
     /// user logged in, out, or was locked out. From then on the cache is served only while a
     /// session is open (see [`Engine::readable`]).
     settled: std::sync::atomic::AtomicBool,
+    /// The drafts' server-copy timer is running (see `drafts`).
+    draft_timer: std::sync::atomic::AtomicBool,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -191,6 +193,7 @@ impl Engine {
                 lock: Arc::new(crate::auth::InactivityLock::new(lock_delay())),
                 raw_cache: Mutex::new(VecDeque::new()),
                 settled: std::sync::atomic::AtomicBool::new(false),
+                draft_timer: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

@@ -368,7 +368,7 @@ impl Engine {
 
     /// The sending mailbox: a configured one, else one added in the app (its name and kind
     /// from the cache).
-    async fn sender(&self, from: Option<&str>) -> Result<(String, String, String)> {
+    pub(super) async fn sender(&self, from: Option<&str>) -> Result<(String, String, String)> {
         match sender(&self.inner.cfg, from) {
             Ok(s) => Ok(s),
             Err(e) => {
@@ -463,7 +463,7 @@ impl Engine {
     }
 
     /// `In-Reply-To` and `References` for an answer to message `id`.
-    async fn reply_headers(&self, id: i64) -> Result<(Option<String>, Vec<String>)> {
+    pub(super) async fn reply_headers(&self, id: i64) -> Result<(Option<String>, Vec<String>)> {
         let row = self
             .inner
             .store

@@ -518,6 +518,8 @@ impl Engine {
         }
         let engine = self.clone();
         tokio::spawn(async move { engine.outbox_loop(stop).await });
+        // Drafts saved while offline or before the last quit get their server copy.
+        self.schedule_draft_upload();
     }
 
     /// Adds a mailbox (typically a service mailbox the person is allowed on) to the cache

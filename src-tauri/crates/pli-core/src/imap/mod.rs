@@ -5,6 +5,7 @@
 //! No authentication is ever attempted before TLS, and no other mechanism is tried.
 
 pub mod counted;
+pub mod drafts;
 pub mod fetch;
 pub mod journal;
 pub mod parse;

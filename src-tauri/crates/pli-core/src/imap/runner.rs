@@ -10,7 +10,7 @@ use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
 
 use super::sync::{self, AccountSync, SyncError, SyncEvent, SyncOptions, SyncReport};
-use super::{connect, journal, ImapSession};
+use super::{connect, drafts, journal, ImapSession};
 use crate::auth::Credentials;
 use crate::config::ServerConfig;
 use crate::store::Store;
@@ -111,7 +111,8 @@ fn with_actor(options: &SyncOptions, endpoint: &Endpoint) -> SyncOptions {
     o
 }
 
-/// Replays the journal, then syncs, one pass at a time per mailbox (`Store::sync_pass`).
+/// Appends the drafts waiting for the server, replays the journal (which deletes the drafts'
+/// replaced copies), then syncs, one pass at a time per mailbox (`Store::sync_pass`).
 /// `selected`: a mailbox is selected on `session` already.
 async fn run_on(
     session: &mut ImapSession,
@@ -125,9 +126,11 @@ async fn run_on(
     let pass = store.sync_pass(address);
     let _pass = pass.lock().await;
     let sync = AccountSync::new(store, address, kind, options.clone()).await?;
+    let actor = options.actor.as_deref().unwrap_or(address);
+    let appended = drafts::upload(session, store, address, actor).await?;
     // Replaying selects the folders it changes (even for an operation it then drops).
     let replayed = journal::replay(session, store, address).await?;
-    sync.mailbox_may_be_selected(selected || replayed > 0)
+    sync.mailbox_may_be_selected(selected || appended > 0 || replayed > 0)
         .run(session, progress.as_ref())
         .await
 }
@@ -230,8 +233,21 @@ async fn watch_session(w: &Watch) -> Result<(), SyncError> {
         resyncs = 0;
         let mut idle = session.idle();
         idle.init().await?;
-        let (wait, _interrupt) = idle.wait_with_timeout(IDLE_REARM);
-        let why = wait.await?;
+        let (wait, interrupt) = idle.wait_with_timeout(IDLE_REARM);
+        // Local work for the server (a journaled change, a draft to append) ends IDLE at
+        // once: dropping the interrupt handle makes the wait return `ManualInterrupt`.
+        let nudge = store.nudge(address);
+        let why = {
+            let mut wait = std::pin::pin!(wait);
+            tokio::select! {
+                r = &mut wait => r?,
+                _ = nudge.notified() => {
+                    tracing::debug!(account = address, "IDLE: local changes to send");
+                    drop(interrupt);
+                    wait.await?
+                }
+            }
+        };
         session = idle.done().await?;
         // The response that ended IDLE, then whatever else the server sent before DONE's OK.
         let mut pushed = sync::Pushed::default();

@@ -2,6 +2,7 @@
 //! packaging of CDA documents (`xdm`) and the composition of outgoing messages with the
 //! MSSanté headers (`headers`). Pure: no network, no store.
 
+pub mod draft;
 pub mod headers;
 pub mod ins;
 pub mod receipts;

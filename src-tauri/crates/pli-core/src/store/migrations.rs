@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("sql/0009_ascending_list_indexes.sql")),
     (10, include_str!("sql/0010_search_date_keys.sql")),
     (11, include_str!("sql/0011_folded_reports.sql")),
+    (12, include_str!("sql/0012_server_drafts.sql")),
 ];
 
 /// The latest schema version this build knows.

@@ -18,7 +18,7 @@ mod search;
 mod views;
 
 pub use audit::{format_time, parse_date, AuditEntry};
-pub use drafts::DraftRow;
+pub use drafts::{DraftRow, DraftUpload, ServerCopy};
 pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
 pub use messages::{BodyData, FolderState, NewMessage, ReportRow, StoredMessage};
@@ -116,6 +116,8 @@ pub struct Store {
     path: PathBuf,
     /// One lock per mailbox: a sync pass holds its mailbox's (see [`Store::sync_pass`]).
     passes: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// One wake-up per mailbox for its watch loop (see [`Store::nudge`]).
+    nudges: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Notify>>>>,
 }
 
 impl Store {
@@ -179,6 +181,7 @@ impl Store {
             reader,
             path: path.to_owned(),
             passes: Arc::default(),
+            nudges: Arc::default(),
         })
     }
 
@@ -206,6 +209,19 @@ impl Store {
     /// twice as new mail). Shared by every clone of this store.
     pub fn sync_pass(&self, address: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.passes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(address.to_ascii_lowercase())
+            .or_default()
+            .clone()
+    }
+
+    /// The wake-up of `address`'s watch loop: local work for the server is waiting (a journaled
+    /// change, a draft to append), so the loop leaves IDLE and runs a pass now instead of at
+    /// the next server change or IDLE re-arm. A wake-up given while no loop waits is kept for
+    /// the next wait. Shared by every clone of this store.
+    pub fn nudge(&self, address: &str) -> Arc<tokio::sync::Notify> {
+        self.nudges
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(address.to_ascii_lowercase())

@@ -902,4 +902,5 @@ async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
     }
 }
 
+mod drafts;
 mod folded;
