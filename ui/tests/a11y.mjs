@@ -184,6 +184,7 @@ for (const theme of ["light", "dark"]) {
   await page.waitForSelector("[data-testid=patient-banner]");
   expect((await page.textContent("[data-testid=patient-banner]"))?.includes("INS"), "patient banner has the INS");
   await check(page, `${theme}-reading`);
+  expect((await page.locator("[data-testid=resume-draft]").count()) === 0, "no 'resume draft' on a received message");
 
   // Document viewer (N1: Document / PDF tabs; patient mismatch warning).
   await page.click('[data-testid=attachment][data-index="0"]');
@@ -205,6 +206,18 @@ for (const theme of ["light", "dark"]) {
   await check(page, `${theme}-patients-confirm`);
   await page.keyboard.press("Escape");
   await page.waitForSelector("[data-testid=confirm-dialog]", { state: "detached" });
+
+  // A message of the Drafts folder is taken up in the compose window with its fields.
+  await page.click('[data-testid=folder][data-folder-id="3"]');
+  await page.click('[data-testid=message-row][data-id="30000001"]');
+  await page.waitForSelector("[data-testid=resume-draft]");
+  const draftSubject = await page.textContent("#reading-subject");
+  await check(page, `${theme}-draft-reading`);
+  await page.click("[data-testid=resume-draft]");
+  await page.waitForSelector("[data-testid=compose]");
+  await page.waitForFunction((s) => document.querySelector("#compose-subject")?.value === s, draftSubject);
+  await page.keyboard.press("Escape");
+  await page.waitForSelector("[data-testid=compose]", { state: "detached" });
 
   // Compose with directory suggestions.
   await page.click("[data-testid=unified-inbox]");

@@ -193,7 +193,10 @@ export function installFake(fx, opts) {
 
   function detail(id) {
     const i = id % 1_000_000;
-    const r = row(id - i, i, fx.mailboxes[0].address, "INBOX", null);
+    // A folder's rows keep their mailbox and folder (ids are 10,000,000 × folder id + index).
+    const base = id - i;
+    const [b, f] = base >= 10_000_000 ? folderTotal(base / 10_000_000) : [fx.mailboxes[0], { name: "INBOX" }];
+    const r = row(base, i, b.address, f.name, null);
     const patient = r.patient_ins ? fx.patients.find((c) => c.patient.ins === r.patient_ins)?.patient ?? null : null;
     return {
       row: { ...r, unread: false },
