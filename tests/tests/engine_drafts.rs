@@ -5,6 +5,9 @@
 //! webmail, appended here by the Dovecot master user) is taken up with its recipients, text
 //! and attachment, and is replaced by the next save; sending or discarding deletes the copy.
 //! The server's folder is read by the master user, not by Pli.
+//!
+//! The same wake-up sends marks at once: a message opened (marked read) is `\Seen` on the
+//! server within seconds, without a sync asked and without waiting for the IDLE re-arm.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,8 +53,13 @@ async fn until_server(
     }
 }
 
-/// The cached copy found by `query`, once a sync brought it.
+/// The cached copy found by `query` in the Drafts folder, once a sync brought it.
 async fn cached(engine: &Engine, query: &str) -> MessageRow {
+    cached_in(engine, query, DRAFTS).await
+}
+
+/// The cached copy found by `query` in `folder`, once a sync brought it.
+async fn cached_in(engine: &Engine, query: &str, folder: &str) -> MessageRow {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         engine.sync_now().await.unwrap();
@@ -67,12 +75,12 @@ async fn cached(engine: &Engine, query: &str) -> MessageRow {
             )
             .await
             .unwrap();
-        if let Some(r) = hits.rows.iter().find(|r| r.folder == DRAFTS) {
+        if let Some(r) = hits.rows.iter().find(|r| r.folder == folder) {
             return r.clone();
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{query} never cached in Drafts: {hits:?}"
+            "{query} never cached in {folder}: {hits:?}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -225,5 +233,42 @@ async fn drafts_follow_on_the_server_and_come_back_from_it() {
         "{:?}",
         hits.rows
     );
+
+    // Marks: a new message, synced unread, then opened in Pli; the server has it \Seen soon,
+    // with no sync asked (the watch loop is in IDLE on INBOX, re-armed only every 9 minutes).
+    let unread = format!("nonlu{}", stamp());
+    let mut m = master_session(&cfg, &personal).await;
+    let raw = format!(
+        "From: {bruno}\r\nTo: {personal}\r\nSubject: Question {unread}\r\n\
+         Message-ID: <{unread}@cabinet.example>\r\n\r\nUne question.\r\n"
+    );
+    m.append("INBOX", None, None, raw.as_bytes()).await.unwrap();
+    m.logout().await.ok();
+    let row = cached_in(&engine, &unread, "INBOX").await;
+    assert!(row.unread, "appended without \\Seen, cached read: {row:?}");
+    let seen_on_server = || async {
+        let mut m = master_session(&cfg, &personal).await;
+        m.select("INBOX").await.unwrap();
+        let uids = m
+            .uid_search(format!(
+                "SEEN HEADER Message-ID \"{unread}@cabinet.example\""
+            ))
+            .await
+            .unwrap();
+        m.logout().await.ok();
+        !uids.is_empty()
+    };
+    assert!(!seen_on_server().await);
+    // Let the watch loop settle into IDLE after the syncs above.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    engine.message(row.id, false).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen_on_server().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the read mark never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     engine.logout().await.unwrap();
 }

@@ -9,7 +9,8 @@
 //! exchange with a patient (the patient's mailbox, read by the Dovecot master user, receives
 //! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
 //! opening that CR-BIO N3, then an N1 document; composing to a directory result with a CDA
-//! attached (it arrives as IHE XDM); the audit view. Messages are found by search, not by
+//! attached (it arrives as IHE XDM); a draft that reaches the server's Drafts folder by itself
+//! and is taken up from there, then discarded (its copy leaves the server); the audit view. Messages are found by search, not by
 //! scrolling: the sandbox mailboxes grow with every test run.
 
 use std::collections::BTreeSet;
@@ -64,6 +65,37 @@ async fn fetch_raw(cfg: &pli_core::config::Config, mailbox: &str, uid: u32) -> V
         .unwrap();
     m.logout().await.ok();
     f[0].body().unwrap().to_vec()
+}
+
+/// Whether `mailbox`'s Drafts folder holds a message with this subject (master user).
+async fn server_draft(cfg: &pli_core::config::Config, mailbox: &str, subject: &str) -> bool {
+    let mut m = master_session(cfg, mailbox).await;
+    m.select("Drafts").await.unwrap();
+    let found = m
+        .uid_search(format!("SUBJECT \"{subject}\""))
+        .await
+        .unwrap();
+    m.logout().await.ok();
+    !found.is_empty()
+}
+
+/// Waits until [`server_draft`] says `present`.
+async fn until_server_draft(
+    cfg: &pli_core::config::Config,
+    mailbox: &str,
+    subject: &str,
+    present: bool,
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + LONG;
+    while server_draft(cfg, mailbox, subject).await != present {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the draft {subject:?} never {} the server's Drafts folder",
+            if present { "reached" } else { "left" }
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
 }
 
 /// Waits until `mailbox` has a message with `header` that was not in `before`.
@@ -319,7 +351,47 @@ async fn scenario(
     s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
         .await?;
 
-    // 9. The audit trail shows the login and the sending.
+    // 9. A draft: typed, the window closed; its copy reaches the server's Drafts folder by
+    //    itself (`PLI_DRAFT_UPLOAD_SECS` is short under scripts/test), where the webmail would
+    //    see it. Taken up from Pli's Drafts folder, it opens with its fields; discarded, its
+    //    copy leaves the server.
+    let personal = anne.personal_mailbox.clone().unwrap();
+    let subject = format!(
+        "Brouillon {}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    s.click("[data-testid=compose-new]", SHORT).await?;
+    s.type_into("#compose-subject", &subject, SHORT).await?;
+    s.type_into("#compose-body", "Avis à compléter.", SHORT)
+        .await?;
+    // Escape closes the window; the draft stays.
+    s.type_into("#compose-body", "\u{E00C}", SHORT).await?;
+    s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)
+        .await?;
+    until_server_draft(cfg, &personal, &subject, true).await?;
+    s.click(
+        &format!("[data-testid=folder][data-account='{personal}'][data-name='Drafts']"),
+        SHORT,
+    )
+    .await?;
+    open_row_with(s, &subject).await?;
+    s.click("[data-testid=resume-draft]", SHORT).await?;
+    s.wait_until(
+        &format!(
+            "document.querySelector('#compose-subject')?.value === {subject:?} && \
+             document.querySelector('#compose-body')?.value.includes('Avis à compléter.')"
+        ),
+        SHORT,
+    )
+    .await?;
+    shot(s, "12-draft-resumed").await;
+    s.click("[data-testid=discard]", SHORT).await?;
+    until_server_draft(cfg, &personal, &subject, false).await?;
+
+    // 10. The audit trail shows the login and the sending.
     s.click("[data-testid=audit-tab]", SHORT).await?;
     s.wait_until(
         "document.querySelectorAll('[data-testid=audit-row]').length > 0",
@@ -328,7 +400,7 @@ async fn scenario(
     .await?;
     let audit = s.wait_text("[data-testid=audit-view]", SHORT).await?;
     assert!(audit.contains("login"), "{audit}");
-    shot(s, "12-audit").await;
+    shot(s, "13-audit").await;
     Ok(())
 }
 
