@@ -207,8 +207,14 @@ for (const theme of ["light", "dark"]) {
   await page.keyboard.press("Escape");
   await page.waitForSelector("[data-testid=confirm-dialog]", { state: "detached" });
 
+  // A search, then a folder: the search box empties (the folder is not filtered by it).
+  await page.fill("#search-input", "bilan");
+  await page.press("#search-input", "Enter");
+  await page.waitForSelector('[data-testid=message-row][data-id="3000000"]');
   // A message of the Drafts folder is taken up in the compose window with its fields.
   await page.click('[data-testid=folder][data-folder-id="3"]');
+  await page.waitForSelector('[data-testid=message-row][data-id="30000000"]');
+  expect((await page.inputValue("#search-input")) === "", "the search box is emptied when a folder is shown");
   await page.click('[data-testid=message-row][data-id="30000001"]');
   await page.waitForSelector("[data-testid=resume-draft]");
   const draftSubject = await page.textContent("#reading-subject");

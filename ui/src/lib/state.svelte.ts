@@ -344,6 +344,13 @@ class AppStore {
     this.clearSelection();
     if (view === "patients") this.refreshPatients();
     if (!scope) return Promise.resolve();
+    // Leaving a search empties the search box and its filters: a folder shown under a search
+    // term that no longer applies reads as a filtered folder.
+    if (scope.kind !== "search") {
+      this.searchQuery = "";
+      this.filterUnread = false;
+      this.filterDocs = false;
+    }
     this.scope = scope;
     return this.list.reset(scope);
   }
