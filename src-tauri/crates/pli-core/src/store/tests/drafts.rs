@@ -3,6 +3,63 @@
 
 use super::*;
 
+#[tokio::test]
+async fn drafts_keep_files_unless_replaced_and_are_encrypted() {
+    let (dir, store, key) = fresh().await;
+    assert_eq!(store.draft("new").await.unwrap(), None);
+    let files = r#"[{"name":"cr.pdf","base64":"JVBERi0="}]"#;
+    store
+        .save_draft(
+            "new",
+            Some("a@x.test"),
+            r#"{"subject":"Avis Zébulon"}"#,
+            Some(files),
+        )
+        .await
+        .unwrap();
+    // A later save of the fields only keeps the files.
+    store
+        .save_draft(
+            "new",
+            Some("a@x.test"),
+            r#"{"subject":"Avis Zébulon 2"}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    let d = store.draft("new").await.unwrap().unwrap();
+    assert_eq!(d.content, r#"{"subject":"Avis Zébulon 2"}"#);
+    assert_eq!(d.files.as_deref(), Some(files));
+    // Files replaced by an empty list when the window says they changed.
+    store
+        .save_draft("new", None, r#"{"subject":"Avis Zébulon 3"}"#, Some("[]"))
+        .await
+        .unwrap();
+    let d = store.draft("new").await.unwrap().unwrap();
+    assert_eq!((d.account, d.files.as_deref()), (None, Some("[]")));
+    // Other drafts are separate; deleting is idempotent.
+    store
+        .save_draft("reply-7", None, r#"{"subject":"Re"}"#, None)
+        .await
+        .unwrap();
+    store.delete_draft("new").await.unwrap();
+    store.delete_draft("new").await.unwrap();
+    assert_eq!(store.draft("new").await.unwrap(), None);
+    assert!(store.draft("reply-7").await.unwrap().is_some());
+    store.close().await;
+    // Survives a reopen, and the file on disk does not show the text.
+    let store = Store::open(&dir.path().join(DB_FILE), &key).await.unwrap();
+    assert!(store.draft("reply-7").await.unwrap().is_some());
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(8).any(|w| w == "Zébulon".as_bytes()),
+            "draft text in clear on disk"
+        );
+    }
+}
+
 const ACCOUNT: &str = "a@x.test";
 
 /// A cache with a@x.test, its Drafts folder (UIDVALIDITY 7): (dir, store, Drafts folder id).
