@@ -26,7 +26,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// the race aborted a process now and then with "double free or corruption" after its work was
 /// done (twice in some 250 runs of `pli search` and of the e2e binaries). Nothing is lost by
 /// skipping it: the OS reclaims a process's memory at exit. OpenSSL honours the first
-/// initialisation's choice, so this must run before any cache is opened.
+/// initialisation's choice, so this must run before any cache is opened; [`store::Store::open`]
+/// calls it too (idempotent), which covers the test binaries: one of them aborted so after its
+/// tests had passed (`sync_offline`, CI of 2026-11-23) while only the mains called it.
 pub fn init_process() {
     openssl_sys::init();
 }

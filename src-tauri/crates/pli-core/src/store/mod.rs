@@ -123,6 +123,9 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the cache at `path` with `key`, and migrates it.
     pub async fn open(path: &Path, key: &CacheKey) -> Result<Self, StoreError> {
+        // Before SQLCipher first touches OpenSSL, in every process that opens a cache (test
+        // binaries and examples have no `main` of ours to do it): see `init_process`.
+        crate::init_process();
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
