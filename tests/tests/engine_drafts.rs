@@ -3,7 +3,8 @@
 //! new version replaces the previous copy (never two copies of one draft), a copy in the
 //! Drafts folder resumes the draft it came from, a draft written by another client (the
 //! webmail, appended here by the Dovecot master user) is taken up with its recipients, text
-//! and attachment, and is replaced by the next save; sending or discarding deletes the copy.
+//! and attachment, and is replaced by the next save; sending or discarding deletes the copy,
+//! and deleting the copy from the Drafts list deletes the draft.
 //! The server's folder is read by the master user, not by Pli.
 //!
 //! The same wake-up sends marks at once: a message opened (marked read) is `\Seen` on the
@@ -154,8 +155,8 @@ async fn drafts_follow_on_the_server_and_come_back_from_it() {
     assert!(ids.contains(&v2), "{ids:?} lacks {v2}");
 
     // The copy in the Drafts list resumes the draft it came from.
-    let row = cached(&engine, &format!("{tag} v2")).await;
-    assert_eq!(engine.resume_draft(row.id).await.unwrap(), "new");
+    let v2_row = cached(&engine, &format!("{tag} v2")).await;
+    assert_eq!(engine.resume_draft(v2_row.id).await.unwrap(), "new");
 
     // A draft written by another client, appended to the server's Drafts folder.
     let other = format!("webmail{}", stamp());
@@ -206,9 +207,11 @@ async fn drafts_follow_on_the_server_and_come_back_from_it() {
     let v3 = copy_id(&engine, &key).await;
     assert!(ids.contains(&v3) && ids.contains(&v2), "{ids:?}");
 
-    // Sent (the window deletes the draft once the outbox holds the message) and discarded:
-    // both copies leave the server.
-    engine.delete_draft("new").await.unwrap();
+    // Deleted from the Drafts list: the draft goes with its copy (the compose window does not
+    // bring it back). Sent (the window deletes the draft once the outbox holds the message):
+    // its copy leaves the server too.
+    engine.set_flag(v2_row.id, "delete").await.unwrap();
+    assert!(engine.draft("new").await.unwrap().is_none());
     engine.delete_draft(&key).await.unwrap();
     until_server(&cfg, &personal, "both copies deleted", |ids| {
         !ids.contains(&v2) && !ids.contains(&v3) && ids.len() == before.len()

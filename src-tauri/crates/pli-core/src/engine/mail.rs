@@ -370,6 +370,20 @@ impl Engine {
             "delete" => LocalOp::Delete,
             other => return Err(EngineError::Invalid(format!("action inconnue : {other}"))),
         };
+        // Deleting the server copy of a draft deletes the draft: otherwise the compose window
+        // would bring it back, and its next save put it on the server again.
+        if op == LocalOp::Delete {
+            let store = &self.inner.store;
+            if let Some(key) = store
+                .draft_key_of_copy(&r.account, &r.folder, r.uid)
+                .await?
+            {
+                if let Some(account) = store.delete_draft(&key).await? {
+                    store.nudge(&account).notify_one();
+                }
+                return Ok(());
+            }
+        }
         self.inner
             .store
             .apply_local(&r.account, &r.folder, r.uid, op)
