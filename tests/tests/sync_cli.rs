@@ -187,6 +187,28 @@ async fn cli_account_sync_search_audit_on_an_encrypted_cache() {
         eprintln!("no kernel keyring here: session copy not exercised");
     }
 
+    // Even with every log on (SQL statements included), the cache key never reaches the
+    // terminal: SQLCipher gets it through a PRAGMA, which the SQL log would print verbatim.
+    let key = pli_core::secrets::get(&account).expect("cache key in the keyring");
+    let out = pli
+        .command(&["search", "regulation"])
+        .env("PLI_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stderr.contains("cache opened"),
+        "trace logs are on: {stderr}"
+    );
+    assert!(
+        !stdout.contains(&key) && !stderr.contains(&key),
+        "the cache key is in the output"
+    );
+
     // Another key in the keyring: the cache refuses to open, with a clear message.
     pli_core::secrets::set(&account, &"0".repeat(64)).unwrap();
     let out = pli.run(&["search", "regulation"]);

@@ -21,7 +21,7 @@ pub use audit::{format_time, parse_date, AuditEntry};
 pub use drafts::{DraftRow, DraftUpload, ServerCopy};
 pub use journal::{LocalOp, Operation};
 pub use key::CacheKey;
-pub use messages::{BodyData, FolderState, NewMessage, ReportRow, StoredMessage};
+pub use messages::{BodyData, FolderOverview, FolderState, NewMessage, ReportRow, StoredMessage};
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use outbox::{NewOutgoing, OutboxRow};
 pub use search::{fts_query, SearchDriver, SearchFilter, SearchHit};
@@ -36,6 +36,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::ConnectOptions;
 
 /// File name of the cache inside the data directory.
 pub const DB_FILE: &str = "pli-cache.db";
@@ -137,7 +138,10 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "on")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // sqlx logs each statement's text, the `PRAGMA key` run at connect included (seen
+            // with PLI_LOG=sqlx=debug): no SQL log at all, so the key never reaches a log.
+            .disable_statement_logging();
         let existed = path.exists();
         // Both pools connect on first use: a read-only command (`pli search`) opens no writer
         // connection at all when the schema is current (each SQLCipher connection costs a few
