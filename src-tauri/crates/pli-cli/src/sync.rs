@@ -57,6 +57,18 @@ pub fn run(config: Option<&Path>, args: SyncArgs) -> anyhow::Result<ExitCode> {
         }
     });
     runtime()?.block_on(async {
+        // `--once --account A`: the login starts at once and the cache opens (keyring,
+        // SQLCipher, migrations) while the server checks the token, which is most of a
+        // no-change resync (tests/bench/sync).
+        let early_login = match (&args.account, args.once) {
+            (Some(a), true) => {
+                let (endpoint, address) = (endpoint.clone(), a.to_lowercase());
+                Some(tokio::spawn(async move {
+                    runner::login(&endpoint, &address).await
+                }))
+            }
+            _ => None,
+        };
         let store = open_store(&cfg).await?;
         let mut accounts: Vec<(String, String)> = store
             .accounts()
@@ -74,7 +86,31 @@ pub fn run(config: Option<&Path>, args: SyncArgs) -> anyhow::Result<ExitCode> {
             bail!("aucun compte : ajoutez-en un avec `pli account add ADRESSE`");
         }
         if args.once {
-            let results = runner::sync_all_once(&endpoint, &store, &accounts, &options, progress).await;
+            let results = match early_login {
+                Some(login) => {
+                    let (address, kind) = &accounts[0];
+                    let r = match login.await {
+                        Ok(Ok(mut session)) => {
+                            runner::sync_session_once(
+                                &mut session,
+                                &endpoint,
+                                &store,
+                                address,
+                                kind,
+                                &options,
+                                &progress,
+                            )
+                            .await
+                        }
+                        Ok(Err(e)) => Err(e),
+                        Err(e) => bail!("connexion interrompue : {e}"),
+                    };
+                    vec![(address.clone(), r)]
+                }
+                None => {
+                    runner::sync_all_once(&endpoint, &store, &accounts, &options, progress).await
+                }
+            };
             let mut failed = false;
             for (account, r) in results {
                 match r {

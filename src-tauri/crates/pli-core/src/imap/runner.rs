@@ -87,17 +87,44 @@ pub async fn sync_account_once(
         address,
     )
     .await?;
-    let options = with_actor(options, endpoint);
-    let report = run_on(
+    sync_session_once(
         &mut session,
+        endpoint,
         store,
         address,
         kind,
-        &options,
+        options,
         progress,
-        false,
     )
-    .await;
+    .await
+}
+
+/// Logs in to `address`'s mailbox (TLS, then XOAUTH2): the first half of
+/// [`sync_account_once`], for a caller that has other work to do while the server checks the
+/// token (`pli sync --once --account` opens the cache meanwhile).
+pub async fn login(endpoint: &Endpoint, address: &str) -> Result<ImapSession, SyncError> {
+    Ok(connect(
+        &endpoint.server,
+        endpoint.tls.clone(),
+        endpoint.credentials.as_ref(),
+        address,
+    )
+    .await?)
+}
+
+/// The second half of [`sync_account_once`]: drafts, journal and sync over a session from
+/// [`login`], then LOGOUT.
+pub async fn sync_session_once(
+    session: &mut ImapSession,
+    endpoint: &Endpoint,
+    store: &Store,
+    address: &str,
+    kind: &str,
+    options: &SyncOptions,
+    progress: &Progress,
+) -> Result<SyncReport, SyncError> {
+    let options = with_actor(options, endpoint);
+    let report = run_on(session, store, address, kind, &options, progress, false).await;
     session.logout().await.ok();
     report
 }

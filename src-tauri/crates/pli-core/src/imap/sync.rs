@@ -37,7 +37,7 @@ use std::collections::BTreeSet;
 use futures::TryStreamExt;
 
 use super::{parse, ImapError, ImapSession};
-use crate::store::{FolderState, NewMessage, Store};
+use crate::store::{FolderOverview, FolderState, NewMessage, Store};
 
 /// Whether a LIST entry can be selected: not `\\NoSelect`, nor `\\NonExistent` (RFC 5258
 /// §3: a name listed only because a child exists, e.g. `a` of `a/b` created alone; it implies
@@ -202,28 +202,44 @@ impl<'a> AccountSync<'a> {
         // are counted once every folder is synced: a report that arrived in INBOX is folded
         // only once the Sent copy it is about is cached, and Sent comes after INBOX.
         let last_row = self.store.last_message_row().await?;
+        // One read for what the cache knows of every folder; writes only for what LIST changed.
+        let mut known = self.store.folder_overview(self.account_id).await?;
+        let mut changed = false;
         let mut seen = Vec::new();
         for n in &names {
-            let selectable = selectable(n.attributes());
-            self.store
-                .upsert_folder(
-                    self.account_id,
-                    n.name(),
-                    n.delimiter(),
-                    special_use(n.attributes()),
-                    selectable,
-                )
-                .await?;
+            let (delimiter, use_, selectable) = (
+                n.delimiter(),
+                special_use(n.attributes()),
+                selectable(n.attributes()),
+            );
+            let same = known.iter().any(|k| {
+                k.state.name == n.name()
+                    && k.delimiter.as_deref() == delimiter
+                    && k.special_use.as_deref() == use_
+                    && k.selectable == selectable
+            });
+            if !same {
+                self.store
+                    .upsert_folder(self.account_id, n.name(), delimiter, use_, selectable)
+                    .await?;
+                changed = true;
+            }
             seen.push(n.name().to_owned());
         }
-        self.store.retain_folders(self.account_id, &seen).await?;
-        for (folder_id, name) in self.store.folders(self.account_id).await? {
+        if known.iter().any(|k| !seen.contains(&k.state.name)) {
+            self.store.retain_folders(self.account_id, &seen).await?;
+            changed = true;
+        }
+        if changed {
+            known = self.store.folder_overview(self.account_id).await?;
+        }
+        for folder in known.into_iter().filter(|k| k.selectable) {
             let before = session.get_ref().round_trips();
+            let name = folder.state.name.clone();
             match self
                 .sync_folder(
                     session,
-                    folder_id,
-                    &name,
+                    &folder,
                     server,
                     statuses.get(&name),
                     &mut report,
@@ -270,17 +286,21 @@ impl<'a> AccountSync<'a> {
     async fn sync_folder(
         &self,
         session: &mut ImapSession,
-        folder_id: i64,
-        name: &str,
+        folder: &FolderOverview,
         server_caps: ServerCaps,
         status: Option<&FolderStatus>,
         report: &mut SyncReport,
         progress: &(dyn Fn(SyncEvent) + Send + Sync),
     ) -> Result<(), SyncError> {
+        let (folder_id, name) = (folder.state.id, folder.state.name.as_str());
         let condstore = server_caps.condstore;
         if let Some(st) = status.filter(|_| condstore) {
-            let state = self.store.folder_state(folder_id).await?;
-            if self.unchanged(folder_id, &state, st).await? {
+            if unchanged(
+                &folder.state,
+                st,
+                Some(folder.count),
+                self.options.bodies && folder.missing_bodies,
+            ) {
                 return Ok(());
             }
         }
@@ -400,16 +420,13 @@ impl<'a> AccountSync<'a> {
         state: &FolderState,
         server: &FolderStatus,
     ) -> Result<bool, SyncError> {
-        if server.uidvalidity.is_none()
-            || state.uidvalidity != server.uidvalidity
-            || state.highestmodseq.is_none()
-            || state.highestmodseq != server.highestmodseq
-            || state.uidnext != server.uidnext
-            || server.messages != Some(self.store.local_count(folder_id).await?)
-        {
+        if !unchanged(state, server, None, false) {
             return Ok(false);
         }
-        Ok(!self.options.bodies || self.store.uids_without_body(folder_id, 1).await?.is_empty())
+        let count = self.store.local_count(folder_id).await?;
+        let missing =
+            self.options.bodies && !self.store.uids_without_body(folder_id, 1).await?.is_empty();
+        Ok(unchanged(state, server, Some(count), missing))
     }
 
     /// Full reconciliation from the server's UID set (new and expunged), then flags.
@@ -584,6 +601,25 @@ impl<'a> AccountSync<'a> {
 /// A fetched message's cache row from its header (`raw` may be the whole message: only the
 /// header is read) and the fetch's items; `None` for an unsolicited FETCH response (a flag
 /// update of a message not asked for).
+/// The no-change test of a folder: the server's UIDVALIDITY, HIGHESTMODSEQ and UIDNEXT are
+/// those the last sync recorded, its message count is the cache's (`count`; `None`: not
+/// compared yet) and no cached message waits for its body (`missing_bodies`, when bodies are
+/// fetched).
+fn unchanged(
+    state: &FolderState,
+    server: &FolderStatus,
+    count: Option<u32>,
+    missing_bodies: bool,
+) -> bool {
+    server.uidvalidity.is_some()
+        && state.uidvalidity == server.uidvalidity
+        && state.highestmodseq.is_some()
+        && state.highestmodseq == server.highestmodseq
+        && state.uidnext == server.uidnext
+        && count.is_none_or(|c| server.messages == Some(c))
+        && !missing_bodies
+}
+
 fn new_message(
     f: &async_imap::types::Fetch,
     raw: &[u8],

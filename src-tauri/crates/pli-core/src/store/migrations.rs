@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("sql/0010_search_date_keys.sql")),
     (11, include_str!("sql/0011_folded_reports.sql")),
     (12, include_str!("sql/0012_server_drafts.sql")),
+    (13, include_str!("sql/0013_missing_body_index.sql")),
 ];
 
 /// The latest schema version this build knows.

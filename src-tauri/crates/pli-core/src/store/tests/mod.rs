@@ -1,6 +1,7 @@
 //! Store tests on real SQLCipher files in a temporary directory.
 
 use super::*;
+use sqlx::Row;
 
 fn msg(uid: u32, subject: &str, from: &str) -> NewMessage {
     NewMessage {
@@ -574,3 +575,78 @@ async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
 mod drafts;
 mod folded;
 mod search_plans;
+
+#[tokio::test]
+async fn folder_overview_counts_and_missing_bodies_in_one_read() {
+    let (_dir, store, acc, inbox) = fresh_inbox().await;
+    let sent = store
+        .upsert_folder(acc, "Sent", Some("/"), Some("\\Sent"), true)
+        .await
+        .unwrap();
+    store
+        .upsert_folder(acc, "Archives", None, None, false)
+        .await
+        .unwrap();
+    let batch: Vec<_> = (1..=3).map(|u| msg(u, "Sujet", "dr@x.test")).collect();
+    store.insert_batch(inbox, &batch, Some(1)).await.unwrap();
+    store
+        .insert_batch(sent, &[msg(7, "Envoyé", "a@x.test")], Some(1))
+        .await
+        .unwrap();
+    store
+        .store_bodies(sent, &[(7, BodyData::default())])
+        .await
+        .unwrap();
+    store
+        .set_folder_sync(inbox, Some(4), Some(12), 3, false)
+        .await
+        .unwrap();
+
+    let o = store.folder_overview(acc).await.unwrap();
+    let names: Vec<&str> = o.iter().map(|f| f.state.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["INBOX", "Archives", "Sent"],
+        "INBOX first, then by name"
+    );
+    let (i, a, s) = (&o[0], &o[1], &o[2]);
+    assert_eq!((i.state.id, i.count, i.missing_bodies), (inbox, 3, true));
+    assert_eq!(
+        (i.state.uidnext, i.state.highestmodseq),
+        (Some(4), Some(12))
+    );
+    assert_eq!(i.delimiter.as_deref(), Some("/"));
+    assert_eq!((a.count, a.missing_bodies, a.selectable), (0, false, false));
+    assert_eq!((s.count, s.missing_bodies), (1, false));
+    assert_eq!(s.special_use.as_deref(), Some("\\Sent"));
+    // The same answers as the per-folder queries it replaces.
+    assert_eq!(store.local_count(inbox).await.unwrap(), i.count);
+    assert_eq!(store.folder_state(inbox).await.unwrap(), i.state);
+    store
+        .store_bodies(inbox, &[(1, BodyData::default()), (2, BodyData::default())])
+        .await
+        .unwrap();
+    assert_eq!(store.uids_without_body(inbox, 10).await.unwrap(), [3]);
+    store
+        .store_bodies(inbox, &[(3, BodyData::default())])
+        .await
+        .unwrap();
+    assert!(!store.folder_overview(acc).await.unwrap()[0].missing_bodies);
+
+    // "Is a body missing?" reads the partial index (migration 13), not the folder's rows.
+    let plan: Vec<String> = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT uid FROM messages WHERE folder_id = ?1 AND body_state = 0
+         ORDER BY uid DESC LIMIT 1",
+    )
+    .bind(inbox)
+    .fetch_all(store.reader())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(3))
+    .collect();
+    assert!(
+        plan.iter().any(|p| p.contains("messages_missing_body")),
+        "{plan:?}"
+    );
+}
