@@ -10,8 +10,10 @@
 //! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
 //! opening that CR-BIO N3, then an N1 document; composing to a directory result with a CDA
 //! attached (it arrives as IHE XDM); a draft that reaches the server's Drafts folder by itself
-//! and is taken up from there, then discarded (its copy leaves the server); the audit view. Messages are found by search, not by
-//! scrolling: the sandbox mailboxes grow with every test run.
+//! and is taken up from there, then discarded (its copy leaves the server); the audit view;
+//! beside the window, the tray icon as a panel reads it on the session bus (menu, unread
+//! count). Messages are found by search, not by scrolling: the sandbox mailboxes grow with
+//! every test run.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -38,6 +40,121 @@ async fn shot(s: &Session, name: &str) {
     let dir = repo_root().join("target/gui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+}
+
+/// The tray icon's object: libayatana-appindicator exports Pli's tray as a
+/// StatusNotifierItem on the session bus, which is what a desktop panel reads.
+const TRAY: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_main";
+
+fn gdbus(args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("gdbus")
+        .args(["call", "--session", "--timeout", "3"])
+        .args(args)
+        .output()
+        .expect("gdbus (libglib2.0-bin, scripts/install-deps)");
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The bus connection of the app under test that exports the tray icon: among the session
+/// bus's connections (the test's private bus), the one owned by a `pli-desktop` process that
+/// answers on [`TRAY`].
+fn tray_connection() -> Option<String> {
+    let bus = [
+        "--dest",
+        "org.freedesktop.DBus",
+        "--object-path",
+        "/org/freedesktop/DBus",
+    ];
+    let names = gdbus(&[&bus[..], &["--method", "org.freedesktop.DBus.ListNames"]].concat())?;
+    names
+        .split('\'')
+        .filter(|n| n.starts_with(':'))
+        .find(|name| {
+            let pid = gdbus(
+                &[
+                    &bus[..],
+                    &[
+                        "--method",
+                        "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                        name,
+                    ],
+                ]
+                .concat(),
+            )
+            .and_then(|o| {
+                o.split_whitespace()
+                    .nth(1)
+                    .map(|p| p.trim_end_matches([',', ')']).to_owned())
+            });
+            let is_app = pid.is_some_and(|p| {
+                std::fs::read_link(format!("/proc/{p}/exe"))
+                    .is_ok_and(|e| e.to_string_lossy().ends_with("/pli-desktop"))
+            });
+            is_app
+                && tray_call(
+                    name,
+                    "org.freedesktop.DBus.Properties.Get",
+                    &["org.kde.StatusNotifierItem", "Id"],
+                    "",
+                )
+                .is_some()
+        })
+        .map(str::to_owned)
+}
+
+fn tray_call(name: &str, method: &str, args: &[&str], suffix: &str) -> Option<String> {
+    let path = format!("{TRAY}{suffix}");
+    gdbus(
+        &[
+            &[
+                "--dest",
+                name,
+                "--object-path",
+                &path,
+                "--method",
+                method,
+                "--",
+            ][..],
+            args,
+        ]
+        .concat(),
+    )
+}
+
+/// The tray's label as a panel shows it beside the icon: the unread count, empty when nothing
+/// is unread.
+fn tray_label(name: &str) -> Option<String> {
+    let out = tray_call(
+        name,
+        "org.freedesktop.DBus.Properties.Get",
+        &["org.kde.StatusNotifierItem", "XAyatanaLabel"],
+        "",
+    )?;
+    // (<'12'>,)
+    Some(out.split('\'').nth(1).unwrap_or_default().to_owned())
+}
+
+/// Waits until the tray's label equals the unread counts the window shows (unified inbox +
+/// patients), and returns it.
+async fn tray_matches_window(s: &Session, tray: &str) -> anyhow::Result<String> {
+    let shown = "(() => { const n = (sel) => Number(document.querySelector(sel + ' .unread')?.textContent ?? 0); \
+                  const t = n('[data-testid=unified-inbox]') + n('[data-testid=patients-tab]'); \
+                  return t > 0 ? String(t) : ''; })()";
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        let window = s.execute(&format!("return {shown};")).await?;
+        let window = window.as_str().unwrap_or_default().to_owned();
+        let label = tray_label(tray).unwrap_or_else(|| "<no tray>".into());
+        if label == window {
+            return Ok(label);
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("tray label {label:?}, window shows {window:?} unread");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
 }
 
 /// UIDs of a mailbox's INBOX messages carrying header `header` (master user).
@@ -198,6 +315,27 @@ async fn scenario(
     .await?;
     shot(s, "03-inbox").await;
 
+    // 3b. The tray icon, read on the session bus as a desktop panel reads it: its menu opens
+    //     or quits Pli, and its label is the unread count the window shows.
+    let tray =
+        tray_connection().ok_or_else(|| anyhow::anyhow!("no tray icon on the session bus"))?;
+    let menu = tray_call(
+        &tray,
+        "com.canonical.dbusmenu.GetLayout",
+        &["0", "-1", "@as []"],
+        "/Menu",
+    )
+    .unwrap_or_default();
+    assert!(
+        menu.contains("'Ouvrir Pli'") && menu.contains("'Quitter Pli'"),
+        "tray menu: {menu}"
+    );
+    let unread_before = tray_matches_window(s, &tray).await?;
+    assert!(
+        unread_before.parse::<u32>().is_ok_and(|n| n > 0),
+        "the seeded inbox has unread mail: tray label {unread_before:?}"
+    );
+
     // 4. The patient pane: Léa DUPOND's conversation, a message with her name and INS.
     s.click("[data-testid=patients-tab]", SHORT).await?;
     let conv = format!("[data-testid=patient-conversation][data-ins='{lea_ins}']");
@@ -211,6 +349,8 @@ async fn scenario(
         "patient banner: {banner}"
     );
     shot(s, "04-patient-message").await;
+    // Reading changed the counts: the tray follows the window.
+    tray_matches_window(s, &tray).await?;
 
     // 5. End the exchange with Léa: confirmation, then the FIN message reaches her mailbox.
     let before = uids_with_header(cfg, lea_mailbox, "X-MSS-MES").await;

@@ -438,7 +438,9 @@ class AppStore {
     this.#debounce = setTimeout(() => {
       this.refreshMailboxes();
       if (this.view !== "audit" && this.view !== "outbox") this.list.refresh().then(() => this.#reselect());
-      if (this.view === "patients") this.refreshPatients();
+      // Always: the Patients tab's unread badge must follow new patient mail from any view
+      // (it stayed at its login-time value while the mail view was shown).
+      this.refreshPatients();
     }, 300);
   }
 
