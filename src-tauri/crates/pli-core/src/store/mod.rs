@@ -146,11 +146,16 @@ impl Store {
         // Both pools connect on first use: a read-only command (`pli search`) opens no writer
         // connection at all when the schema is current (each SQLCipher connection costs a few
         // ms to set up; tests/bench/search).
+        // No ping before handing out a connection (sqlx's default): a local file's connection
+        // cannot go stale, and each ping is one more trip to the connection's worker thread
+        // per query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_lazy_with(opts.clone());
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_lazy_with(opts.read_only(true));
         // An existing file's version is read first (this also checks the key: a wrong one fails
         // here, on the first page read); migrations, and a new file, go through the writer.
