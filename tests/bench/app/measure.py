@@ -40,6 +40,7 @@ WORK, PLI_BIN, HELLO_BIN, SEED_BIN, RESULTS = sys.argv[1:6]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 RUNS = int(os.environ.get("RUNS", "5"))
 IDLE_SECS = int(os.environ.get("IDLE_SECS", "60"))
+IDLE_ONLY = int(os.environ.get("IDLE_ONLY", "0"))
 MESSAGES = int(os.environ.get("MESSAGES", "50000"))
 SCROLL_MESSAGES = int(os.environ.get("SCROLL_MESSAGES", "100000"))
 SCROLL_FRAMES = int(os.environ.get("SCROLL_FRAMES", "300"))
@@ -507,6 +508,18 @@ def main():
                     "seed_seconds": seed["seconds"], "config_from": origin,
                     "note": "SQLCipher cache, one account, INBOX; ~8% from patients "
                             "(not in the unified inbox), ~14% XDM/1.0/DDM+ with documents"}
+
+    if IDLE_ONLY:
+        # Idle memory only, IDLE_ONLY times each (alternating), printed and not written to
+        # results.json: for trying a memory change without the whole bench.
+        runs = {"pli": [], "hello": []}
+        for _ in range(IDLE_ONLY):
+            runs["pli"].append(idle_direct("pli", PLI_BIN, pli_args, env))
+            runs["hello"].append(idle_direct("hello", HELLO_BIN, [], env))
+        med = {k: statistics.median(m["pss_mib"] for m in v) for k, v in runs.items()}
+        print(json.dumps({"idle_only": runs, "pss_mib_median": med,
+                          "ratio_idle_pss": round(med["pli"] / med["hello"], 2)}, indent=2))
+        return
 
     driver = Driver(env)
     apps = {"pli": (PLI_BIN, pli_args, PLI_ROW), "hello": (HELLO_BIN, [], HELLO_ROW)}
