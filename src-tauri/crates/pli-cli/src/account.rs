@@ -52,9 +52,15 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Opens the profile's encrypted cache (key from the OS keyring, created on first run), and
-/// records the configuration's `[[accounts]]` in it.
+/// records the configuration's `[[accounts]]` in it. A command's queries run one after
+/// another: one read connection ([`store::Usage::Command`]).
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    let store = Store::open_profile(&store::data_dir(cfg), &store::profile(cfg)).await?;
+    let store = Store::open_profile_for(
+        &store::data_dir(cfg),
+        &store::profile(cfg),
+        store::Usage::Command,
+    )
+    .await?;
     for a in &cfg.accounts {
         let kind = serde_json::to_value(a.kind)?
             .as_str()

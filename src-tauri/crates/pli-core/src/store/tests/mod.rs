@@ -650,3 +650,17 @@ async fn folder_overview_counts_and_missing_bodies_in_one_read() {
         "{plan:?}"
     );
 }
+
+#[tokio::test]
+async fn a_command_keeps_one_read_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = CacheKey::generate();
+    let path = dir.path().join(DB_FILE);
+    Store::open(&path, &key).await.unwrap().close().await;
+    let store = Store::open_for(&path, &key, Usage::Command).await.unwrap();
+    for _ in 0..5 {
+        store.accounts().await.unwrap();
+        store.schema_version().await.unwrap();
+    }
+    assert_eq!(store.reader().size(), 1, "one SQLCipher read connection");
+}
