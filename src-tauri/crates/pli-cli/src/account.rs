@@ -51,6 +51,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// A runtime on the calling thread, for a command that only reads the cache (`pli search`,
+/// `pli audit`): no worker threads to start; SQLite runs on sqlx's own connection thread.
+pub fn local_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// Opens the profile's encrypted cache (key from the OS keyring, created on first run), and
 /// records the configuration's `[[accounts]]` in it. A command's queries run one after
 /// another: one read connection ([`store::Usage::Command`]).

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use pli_core::store::{format_time, parse_date};
 
-use crate::account::{load_config, open_store, runtime};
+use crate::account::{load_config, local_runtime, open_store};
 
 /// `pli audit`
 #[derive(Debug, Args)]
@@ -28,7 +28,7 @@ pub fn run(config: Option<&Path>, a: AuditArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|d| parse_date(d).with_context(|| format!("date invalide : {d} (AAAA-MM-JJ)")))
         .transpose()?;
-    runtime()?.block_on(async {
+    local_runtime()?.block_on(async {
         let store = open_store(&cfg).await?;
         let entries = store.audit_entries(since).await?;
         if a.json {

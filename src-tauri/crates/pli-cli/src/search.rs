@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use pli_core::store::{format_time, parse_date, SearchFilter};
 
-use crate::account::{load_config, open_store, runtime};
+use crate::account::{load_config, local_runtime, open_store};
 
 /// `pli search`
 #[derive(Debug, Args)]
@@ -68,7 +68,7 @@ pub fn run(config: Option<&Path>, a: SearchArgs) -> anyhow::Result<ExitCode> {
         limit: Some(a.limit),
         offset: a.offset,
     };
-    runtime()?.block_on(async {
+    local_runtime()?.block_on(async {
         let store = open_store(&cfg).await?;
         let hits = store.search(&filter).await?;
         if a.json {
