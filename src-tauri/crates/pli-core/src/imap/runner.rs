@@ -80,13 +80,7 @@ pub async fn sync_account_once(
     options: &SyncOptions,
     progress: &Progress,
 ) -> Result<SyncReport, SyncError> {
-    let mut session = connect(
-        &endpoint.server,
-        endpoint.tls.clone(),
-        endpoint.credentials.as_ref(),
-        address,
-    )
-    .await?;
+    let mut session = login(endpoint, address).await?;
     sync_session_once(
         &mut session,
         endpoint,

@@ -127,6 +127,19 @@ pub struct StoredMessage {
     pub flags: String,
 }
 
+/// A [`FolderState`] from a row whose first six columns are `id, name, uidvalidity, uidnext,
+/// highestmodseq, fetched_below`.
+fn folder_state_of(r: &sqlx::sqlite::SqliteRow) -> FolderState {
+    FolderState {
+        id: r.get(0),
+        name: r.get(1),
+        uidvalidity: r.get::<Option<i64>, _>(2).map(|v| v as u32),
+        uidnext: r.get::<Option<i64>, _>(3).map(|v| v as u32),
+        highestmodseq: r.get::<Option<i64>, _>(4).map(|v| v as u64),
+        fetched_below: r.get::<Option<i64>, _>(5).map(|v| v as u32),
+    }
+}
+
 fn flags_text(flags: &[String]) -> String {
     let mut f: Vec<&str> = flags
         .iter()
@@ -204,14 +217,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|r| FolderOverview {
-                state: FolderState {
-                    id: r.get(0),
-                    name: r.get(1),
-                    uidvalidity: r.get::<Option<i64>, _>(2).map(|v| v as u32),
-                    uidnext: r.get::<Option<i64>, _>(3).map(|v| v as u32),
-                    highestmodseq: r.get::<Option<i64>, _>(4).map(|v| v as u64),
-                    fetched_below: r.get::<Option<i64>, _>(5).map(|v| v as u32),
-                },
+                state: folder_state_of(&r),
                 delimiter: r.get(6),
                 special_use: r.get(7),
                 selectable: r.get(8),
@@ -259,14 +265,7 @@ impl Store {
         .bind(folder_id)
         .fetch_one(self.writer())
         .await?;
-        Ok(FolderState {
-            id: r.get(0),
-            name: r.get(1),
-            uidvalidity: r.get::<Option<i64>, _>(2).map(|v| v as u32),
-            uidnext: r.get::<Option<i64>, _>(3).map(|v| v as u32),
-            highestmodseq: r.get::<Option<i64>, _>(4).map(|v| v as u64),
-            fetched_below: r.get::<Option<i64>, _>(5).map(|v| v as u32),
-        })
+        Ok(folder_state_of(&r))
     }
 
     /// The server changed UIDVALIDITY: the cached UIDs mean nothing any more. Messages are
