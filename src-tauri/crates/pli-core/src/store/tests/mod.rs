@@ -572,10 +572,6 @@ async fn a_batch_of_bodies_is_written_per_message_and_replaced_whole() {
     }
 }
 
-mod drafts;
-mod folded;
-mod search_plans;
-
 #[tokio::test]
 async fn folder_overview_counts_and_missing_bodies_in_one_read() {
     let (_dir, store, acc, inbox) = fresh_inbox().await;
@@ -664,3 +660,7 @@ async fn a_command_keeps_one_read_connection() {
     }
     assert_eq!(store.reader().size(), 1, "one SQLCipher read connection");
 }
+
+mod drafts;
+mod folded;
+mod search_plans;
