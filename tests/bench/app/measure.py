@@ -393,6 +393,15 @@ def idle_direct(name, app, args, env):
     if p.poll() is not None:
         raise RuntimeError(f"{name} exited during the idle wait ({p.returncode})")
     mem = tree_memory(p.pid)
+    if os.environ.get("SMAPS_DIR"):
+        # For finding where memory goes: every process's full smaps, named app-process-pid.
+        os.makedirs(os.environ["SMAPS_DIR"], exist_ok=True)
+        for proc in mem["processes"]:
+            try:
+                shutil.copyfile(f"/proc/{proc['pid']}/smaps", os.path.join(
+                    os.environ["SMAPS_DIR"], f"{name}-{proc['name']}-{proc['pid']}.smaps"))
+            except OSError:
+                pass
     shot = os.path.join(WORK, f"idle-{name}.png")
     subprocess.run(["import", "-window", "root", shot], env=env, capture_output=True)
     mem["screenshot"] = os.path.relpath(shot, ROOT) if os.path.exists(shot) else None
