@@ -22,6 +22,7 @@ session made by `run`, with the throwaway keyring already unlocked.
 Every process it starts is stopped on the way out, even on failure.
 """
 import http.client as httpclient
+import datetime
 import json
 import os
 import platform
@@ -41,6 +42,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 RUNS = int(os.environ.get("RUNS", "5"))
 IDLE_SECS = int(os.environ.get("IDLE_SECS", "60"))
 IDLE_ONLY = int(os.environ.get("IDLE_ONLY", "0"))
+TIMELINE = int(os.environ.get("TIMELINE", "0"))
 MESSAGES = int(os.environ.get("MESSAGES", "50000"))
 SCROLL_MESSAGES = int(os.environ.get("SCROLL_MESSAGES", "100000"))
 SCROLL_FRAMES = int(os.environ.get("SCROLL_FRAMES", "300"))
@@ -451,6 +453,74 @@ requestAnimationFrame(check);
 """
 
 
+def process_start_epoch(pid):
+    """When a process was started (wall clock, 10 ms resolution: /proc/PID/stat's start time,
+    clock ticks since boot, set against /proc/uptime read now)."""
+    with open(f"/proc/{pid}/stat") as f:
+        ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return time.time() - uptime + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def timeline(env, pli_args):
+    """TIMELINE=N: N warm then N cold starts of Pli and of the hello-world, each as one timeline
+    in ms from the WebDriver request: process exec, Pli's shell start-up steps (its
+    PLI_LOG=debug lines, wall clock), the page's navigation start and Pli's milestones, the
+    first row (heading) seen by the probe."""
+    driver = Driver(env)
+    # WebKitWebDriver passes neither the app's output on nor PLI_LOG: a wrapper does both.
+    app_log = os.path.join(WORK, "timeline-pli.log")
+    wrapper = os.path.join(WORK, "timeline-pli.sh")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\nexport PLI_LOG=pli_desktop=debug,warn\n'
+                f'exec "{PLI_BIN}" "$@" >>"{app_log}" 2>&1\n')
+    os.chmod(wrapper, 0o755)
+    runs = []
+    apps = {"pli": (wrapper, pli_args, PLI_ROW, PLI_BIN),
+            "hello": (HELLO_BIN, [], HELLO_ROW, HELLO_BIN)}
+    for drop in [False] * TIMELINE + [True] * TIMELINE:
+        for name, (launch, args, probe, exe) in apps.items():
+            stale = pids_of_exe(exe)
+            if stale:
+                wait_gone(stale, 5)
+            dropped = drop_caches() if drop else False
+            log_at = os.path.getsize(app_log) if os.path.exists(app_log) else 0
+            t0 = time.time()
+            sid = driver.new_session(launch, args)
+            t_session = time.time()
+            while driver.script(sid, probe) in (None, 0):
+                if time.time() - t0 > PAINT_TIMEOUT:
+                    raise RuntimeError("timeline: nothing painted")
+                time.sleep(POLL)
+            t_seen = time.time()
+            page = driver.script(sid, "return {origin: performance.timeOrigin, "
+                                      "marks: window.__pliTimings || {}}")
+            pids = pids_of_exe(exe)
+            steps = {"exec": process_start_epoch(pids[0]) if pids else None,
+                     "webdriver_session": t_session}
+            with open(app_log, errors="replace") as f:
+                f.seek(log_at)
+                for line in f if name == "pli" else []:
+                    m = re.match(r"^(\S+Z)\s+DEBUG\s+pli_desktop\S*:\s+(.*?)(?:\s+ms=\d+)?\s*$",
+                                 re.sub(r"\x1b\[[0-9;]*m", "", line))
+                    if m:
+                        when = datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+                        key = "shell: " + re.sub(r"\s*ms=\d+", "", m.group(2)).strip()
+                        steps.setdefault(key, when.timestamp())
+            origin = page["origin"] / 1000
+            steps["page: navigation start"] = origin
+            for k, v in page["marks"].items():
+                steps[f"page: {k}"] = origin + v / 1000
+            steps["probe: first row seen"] = t_seen
+            runs.append({"app": name, "os_cache_dropped": dropped, "ms_from_request": dict(sorted(
+                ((k, round((v - t0) * 1000)) for k, v in steps.items() if v), key=lambda kv: kv[1]))})
+            close_session(driver, sid, exe)
+    return {"timeline": runs, "note": "ms from POST /session to tauri-driver; 'shell:' steps "
+            "are pli-desktop's PLI_LOG=debug lines (wall clock), 'page:' ones "
+            "ui/src/lib/timing.ts's marks from performance.timeOrigin; exec at 10 ms resolution"}
+
+
 def pct(values, q):
     v = sorted(values)
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 2)
@@ -528,6 +598,10 @@ def main():
         med = {k: statistics.median(m["pss_mib"] for m in v) for k, v in runs.items()}
         print(json.dumps({"idle_only": runs, "pss_mib_median": med,
                           "ratio_idle_pss": round(med["pli"] / med["hello"], 2)}, indent=2))
+        return
+
+    if TIMELINE:
+        print(json.dumps(timeline(env, pli_args), indent=2))
         return
 
     driver = Driver(env)
