@@ -55,23 +55,25 @@ pub fn setup_links(app: &AppHandle) {
             open_link(&handle, url.as_str());
         }
     });
-    // Registering runs `xdg-mime` (Linux) or writes the registry (Windows): 30 to 130 ms
-    // measured on the main thread at start, which the window's page load waited for. Its own
-    // thread instead: nothing needs it before a link is clicked elsewhere.
-    #[cfg(any(target_os = "linux", windows))]
+    // Registering writes the registry (Windows) or runs `update-desktop-database` and
+    // `xdg-mime` (Linux, shell scripts: a dozen processes): its own thread, since nothing needs
+    // it before a link is clicked elsewhere.
+    #[cfg(windows)]
     {
         let handle = app.clone();
         let spawned = std::thread::Builder::new()
             .name("pli-links".into())
             .spawn(move || {
                 if let Err(e) = handle.deep_link().register_all() {
-                    tracing::debug!(error = %e, "link schemes not registered (installed builds do it)");
+                    tracing::debug!(error = %e, "link schemes not registered");
                 }
             });
         if let Err(e) = spawned {
             tracing::debug!(error = %e, "link schemes not registered");
         }
     }
+    #[cfg(target_os = "linux")]
+    register_pli_scheme_later(app);
     if let Ok(Some(urls)) = app.deep_link().get_current() {
         for url in urls {
             open_link(app, url.as_str());
@@ -172,4 +174,43 @@ pub fn on_engine_event(app: &AppHandle, e: &EngineEvent) {
                 .ok();
         }
     });
+}
+
+/// How long after the start the `pli:` scheme is checked (Linux): the processes it takes
+/// would otherwise run beside the webview's first page load on a small machine.
+#[cfg(target_os = "linux")]
+const LINK_REGISTRATION_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Linux: makes Pli the handler of `pli:` links when nothing handles them yet (a build run
+/// from its folder, an AppImage); the .deb's own desktop entry declares `pli:` and `mailto:`.
+/// `mailto:` is never made the default here: which program writes mail is the user's choice
+/// (`xdg-settings`, docs/deployment.md). Until this release, every start made Pli the default
+/// `mailto:` handler again and wrote a second desktop entry, whatever the user had chosen.
+#[cfg(target_os = "linux")]
+fn register_pli_scheme_later(app: &AppHandle) {
+    let handle = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("pli-links".into())
+        .spawn(move || {
+            std::thread::sleep(LINK_REGISTRATION_DELAY);
+            let current = std::process::Command::new("xdg-mime")
+                .args(["query", "default", "x-scheme-handler/pli"])
+                .output();
+            match current {
+                Ok(out) if out.status.success() && !out.stdout.trim_ascii().is_empty() => {
+                    tracing::debug!(
+                        handler = %String::from_utf8_lossy(out.stdout.trim_ascii()),
+                        "pli: links already have a handler"
+                    );
+                }
+                _ => {
+                    if let Err(e) = handle.deep_link().register("pli") {
+                        tracing::debug!(error = %e, "pli: link scheme not registered");
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "pli: link scheme not registered");
+    }
 }
