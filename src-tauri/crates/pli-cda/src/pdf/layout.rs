@@ -639,7 +639,8 @@ fn fit(bytes: &[u8], style: Style, width: f32) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn items(text: &str) -> Vec<Item> {
+    /// Body-style words of `text` (also used by `table`'s tests).
+    pub(super) fn items(text: &str) -> Vec<Item> {
         let mut i = Inline::default();
         i.text(text, Style::BODY);
         i.take()

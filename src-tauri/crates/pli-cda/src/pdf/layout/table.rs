@@ -383,14 +383,9 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Inline, CONTENT_W};
+    use super::super::tests::items;
+    use super::super::CONTENT_W;
     use super::*;
-
-    fn items(text: &str) -> Vec<Item> {
-        let mut i = Inline::default();
-        i.text(text, Style::BODY);
-        i.take()
-    }
 
     #[test]
     fn tables_fit_the_width() {
