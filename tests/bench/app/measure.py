@@ -481,38 +481,34 @@ def timeline(env, pli_args):
             "hello": (HELLO_BIN, [], HELLO_ROW, HELLO_BIN)}
     for drop in [False] * TIMELINE + [True] * TIMELINE:
         for name, (launch, args, probe, exe) in apps.items():
-            stale = pids_of_exe(exe)
-            if stale:
-                wait_gone(stale, 5)
-            dropped = drop_caches() if drop else False
             log_at = os.path.getsize(app_log) if os.path.exists(app_log) else 0
-            t0 = time.time()
-            sid = driver.new_session(launch, args)
-            t_session = time.time()
-            while driver.script(sid, probe) in (None, 0):
-                if time.time() - t0 > PAINT_TIMEOUT:
-                    raise RuntimeError("timeline: nothing painted")
-                time.sleep(POLL)
+            ms, session_ms, sid, dropped = cold_start(driver, name, launch, args, probe, drop)
+            # cold_start times with a monotonic clock; the steps below are wall-clock times.
             t_seen = time.time()
+            t0 = t_seen - ms / 1000
             page = driver.script(sid, "return {origin: performance.timeOrigin, "
                                       "marks: window.__pliTimings || {}}")
             pids = pids_of_exe(exe)
             steps = {"exec": process_start_epoch(pids[0]) if pids else None,
-                     "webdriver_session": t_session}
-            with open(app_log, errors="replace") as f:
-                f.seek(log_at)
-                for line in f if name == "pli" else []:
-                    m = re.match(r"^(\S+Z)\s+DEBUG\s+pli_desktop\S*:\s+(.*?)(?:\s+ms=\d+)?\s*$",
-                                 re.sub(r"\x1b\[[0-9;]*m", "", line))
-                    if m:
-                        when = datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
-                        key = "shell: " + re.sub(r"\s*ms=\d+", "", m.group(2)).strip()
-                        steps.setdefault(key, when.timestamp())
-            origin = page["origin"] / 1000
-            steps["page: navigation start"] = origin
-            for k, v in page["marks"].items():
-                steps[f"page: {k}"] = origin + v / 1000
-            steps["probe: first row seen"] = t_seen
+                     "webdriver_session": t0 + session_ms / 1000,
+                     "probe: first row seen": t_seen}
+            if name == "pli":
+                with open(app_log, errors="replace") as f:
+                    f.seek(log_at)
+                    for line in f:
+                        m = re.match(r"^(\S+Z)\s+DEBUG\s+pli_desktop\S*:\s+(.*)$",
+                                     re.sub(r"\x1b\[[0-9;]*m", "", line))
+                        if m:
+                            when = datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+                            key = "shell: " + re.sub(r"\s*ms=\d+", "", m.group(2)).strip()
+                            steps.setdefault(key, when.timestamp())
+            if isinstance(page, dict) and isinstance(page.get("origin"), (int, float)):
+                origin = page["origin"] / 1000
+                steps["page: navigation start"] = origin
+                for k, v in (page.get("marks") or {}).items():
+                    steps[f"page: {k}"] = origin + v / 1000
+            else:
+                log(f"timeline: {name}'s page did not give its navigation start: {page!r}"[:300])
             runs.append({"app": name, "os_cache_dropped": dropped, "ms_from_request": dict(sorted(
                 ((k, round((v - t0) * 1000)) for k, v in steps.items() if v), key=lambda kv: kv[1]))})
             close_session(driver, sid, exe)
