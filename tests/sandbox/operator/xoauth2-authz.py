@@ -41,14 +41,15 @@ def log(msg):
 
 
 def introspect(token):
-    """POSTs the token to the PSC stand-in's introspection endpoint (HTTP/1.1 on loopback) and
-    returns the decoded JSON answer; raises OSError or ValueError."""
+    """POSTs the token to the PSC stand-in's introspection endpoint (HTTP/1.0 on loopback: the
+    answer is the body up to the end of the connection, never chunked) and returns the decoded
+    JSON answer; raises OSError or ValueError."""
     body = f"token={token}&token_type_hint=access_token".encode()
     auth = base64.b64encode(":".join(OPERATOR).encode()).decode()
-    head = (f"POST {INTROSPECT} HTTP/1.1\r\nHost: 127.0.0.1:{PSC_PORT}\r\n"
+    head = (f"POST {INTROSPECT} HTTP/1.0\r\nHost: 127.0.0.1:{PSC_PORT}\r\n"
             f"Authorization: Basic {auth}\r\n"
             "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", PSC_PORT), timeout=5) as s:
         s.sendall(head + body)
         chunks = []
@@ -57,23 +58,12 @@ def introspect(token):
             if not b:
                 break
             chunks.append(b)
-    raw = b"".join(chunks)
-    header, sep, payload = raw.partition(b"\r\n\r\n")
+    header, sep, payload = b"".join(chunks).partition(b"\r\n\r\n")
     if not sep:
         raise ValueError("truncated HTTP answer")
-    lines = header.decode("latin-1").split("\r\n")
-    status = lines[0].split(" ")
-    if len(status) < 2 or status[1] != "200":
-        raise ValueError(f"HTTP answer {lines[0]!r}")
-    if any(l.lower().replace(" ", "") == "transfer-encoding:chunked" for l in lines[1:]):
-        out, rest = b"", payload
-        while True:
-            size, _, rest = rest.partition(b"\r\n")
-            n = int(size.split(b";")[0], 16)
-            if n == 0:
-                break
-            out, rest = out + rest[:n], rest[n + 2:]
-        payload = out
+    status = header.split(b"\r\n", 1)[0].decode("latin-1")
+    if status.split(" ")[1:2] != ["200"]:
+        raise ValueError(f"HTTP answer {status!r}")
     return json.loads(payload)
 
 
