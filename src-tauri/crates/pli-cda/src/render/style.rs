@@ -4,7 +4,7 @@ pub(super) const CSS: &str = r#"
 :root{--ink:#1d2530;--muted:#5b6675;--line:#d9dee5;--soft:#f4f6f8;--accent:#1f5f8b;--warn:#9a3412}
 *{box-sizing:border-box}
 html{background:#e9edf1}
-body{margin:0;padding:24px 12px;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink)}
+body{margin:0;padding:24px 12px;font:15px/1.5 system-ui,sans-serif;color:var(--ink)}
 .cda-doc{max-width:960px;margin:0 auto;background:#fff;border:1px solid var(--line);border-radius:6px;padding:28px 36px}
 h1{font-size:1.55em;line-height:1.25;margin:.1em 0 .2em}
 h2{font-size:1.15em;margin:1.4em 0 .5em;color:var(--accent)}
@@ -23,7 +23,7 @@ p{margin:.35em 0}
 .patient-name .family{font-weight:650;text-transform:uppercase}
 .strong{font-weight:600}
 .muted{color:var(--muted)}
-.mono{font-family:ui-monospace,"SF Mono",Menlo,Consolas,monospace;letter-spacing:.03em}
+.mono{font-family:ui-monospace,monospace;letter-spacing:.03em}
 .doc-body{border-top:1px solid var(--line);margin-top:1.2em}
 .cda-section>.cda-section{margin-left:1em;padding-left:1em;border-left:2px solid var(--soft)}
 .narrative{overflow-wrap:break-word}
@@ -35,7 +35,7 @@ th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-alig
 th{background:var(--soft);font-weight:600}
 ul,ol{margin:.4em 0;padding-left:1.6em}
 .caption{font-weight:600;margin-top:.5em}
-pre{white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em;background:var(--soft);padding:.6em .8em;border-radius:4px}
+pre{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:.88em;background:var(--soft);padding:.6em .8em;border-radius:4px}
 ins{background:#e7f6ec;text-decoration:none;border-bottom:1px solid #5fb37a}
 del{color:var(--muted)}
 a{color:var(--accent)}
