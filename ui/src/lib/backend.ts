@@ -53,13 +53,40 @@ function invoke<T>(cmd: string, args?: InvokeArgs): Promise<T> {
   });
 }
 
+/** An answer asked for by public/boot.js while the bundle loaded. */
+type Early = { at: number; args: string; answer: Promise<unknown> };
+/** How long after it was asked an early answer may stand in for asking now. */
+const EARLY_FOR_MS = 5000;
+const earlyAnswers: Record<string, Early> = (() => {
+  if (typeof window === "undefined") return {};
+  const w = window as unknown as { __pliEarly?: Record<string, Early> };
+  const got = w.__pliEarly ?? {};
+  // The bundle runs: if boot.js comes only now, it must not ask again.
+  w.__pliEarly = {};
+  return got;
+})();
+
+/**
+ * The answer boot.js got for `cmd` with the same arguments, once, if recent; else null and
+ * the caller asks the usual way.
+ */
+function early<T>(cmd: string, args: InvokeArgs = {}): Promise<T> | null {
+  const e = earlyAnswers[cmd];
+  if (!e) return null;
+  delete earlyAnswers[cmd];
+  if (Date.now() - e.at > EARLY_FOR_MS || e.args !== JSON.stringify(args)) return null;
+  return (e.answer as Promise<T>).catch((err: unknown) => {
+    throw new CommandFailure(err);
+  });
+}
+
 /** True when running inside the Tauri shell (false in a plain browser, e.g. UI previews). */
 export function inTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
 
 // --- app
-export const appInfo = () => invoke<AppInfo>("app_info");
+export const appInfo = () => early<AppInfo>("app_info") ?? invoke<AppInfo>("app_info");
 /** First run (no configuration file): the environments offered and where the file goes. */
 export const setupDefaults = () => invoke<SetupDefaults>("setup_defaults");
 /** The servers DNS SRV publishes for a mailbox address (never throws; `error` says what is missing). */
@@ -71,7 +98,8 @@ export const setupComplete = (request: SetupRequest) => invoke<AppInfo>("setup_c
 // --- session
 export const sessionInfo = () => invoke<SessionInfo>("session_info");
 /** Resumes the keyring session if any (starts the sync); never throws for "no session". */
-export const sessionResume = () => invoke<SessionInfo>("session_resume");
+export const sessionResume = () =>
+  early<SessionInfo>("session_resume") ?? invoke<SessionInfo>("session_resume");
 /** Push to the e-CPS app / CPS card; resolves when the user approved (events: ciba_started). */
 export const loginCiba = (nationalId: string) => invoke<SessionInfo>("login_ciba", { nationalId });
 /** Opens the system browser on Pro Santé Connect; resolves after the redirect comes back. */
@@ -84,6 +112,9 @@ export const touch = () => invoke<number>("touch");
 export const mailboxes = () => invoke<MailboxView[]>("mailboxes");
 export const listMessages = (scope: ListScope, offset: number, limit: number) =>
   invoke<MessagePage>("list_messages", { scope, offset, limit });
+/** The unified inbox's first page as boot.js asked for it at start-up, if it did. */
+export const earlyFirstPage = (limit: number) =>
+  early<MessagePage>("list_messages", { scope: { kind: "unified" }, offset: 0, limit });
 /** Opens a message and marks it read. `allowRemote` shows remote images for this message. */
 export const readMessage = (id: number, allowRemote = false) =>
   invoke<MessageDetail>("read_message", { id, allowRemote });

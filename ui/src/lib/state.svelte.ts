@@ -1,6 +1,7 @@
 // Shared UI state: one store object, read by the components, changed through its methods.
 import {
   CommandFailure,
+  earlyFirstPage,
   listMessages,
   mailboxes,
   outboxItems,
@@ -81,7 +82,7 @@ export class ListModel {
   prime() {
     const primed = {
       at: Date.now(),
-      page: listMessages({ kind: "unified" }, 0, PAGE_SIZE).catch(() => null),
+      page: (earlyFirstPage(PAGE_SIZE) ?? listMessages({ kind: "unified" }, 0, PAGE_SIZE)).catch(() => null),
     };
     this.#primed = primed;
     setTimeout(() => {
