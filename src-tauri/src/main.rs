@@ -40,39 +40,8 @@ fn main() -> ExitCode {
     if has(&["--print-config"]) {
         return print_config(&args);
     }
-    #[cfg(target_os = "linux")]
-    prefetch_executable();
     pli_desktop_lib::run();
     ExitCode::SUCCESS
-}
-
-/// Asks the kernel to read this executable into the page cache, in the background, as the
-/// window starts (Linux). Started from a cold page cache (the first start after boot), the code
-/// the start-up runs is otherwise read by page faults scattered over the 28 MB file, each a
-/// small read the main thread waits for; reading the whole file ahead takes ~25 ms
-/// here and turns most of those into page-cache hits (tests/bench/app/README.md, "Cold
-/// start"). Firefox reads libxul the same way for the same reason. Advisory: nothing
-/// happens if it fails, and `PLI_PREFETCH=0` turns it off (for measuring).
-#[cfg(target_os = "linux")]
-fn prefetch_executable() {
-    if std::env::var_os("PLI_PREFETCH").is_some_and(|v| v == "0") {
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("prefetch".into())
-        .spawn(|| {
-            let Ok(file) = std::env::current_exe().and_then(std::fs::File::open) else {
-                return;
-            };
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            // In 4 MiB steps: one call for the whole file reads only its first 8 MiB here
-            // (the kernel caps each request; measured with fincore on Linux 6.18).
-            const STEP: u64 = 4 << 20;
-            for offset in (0..size).step_by(STEP as usize) {
-                let len = std::num::NonZeroU64::new(STEP);
-                let _ = rustix::fs::fadvise(&file, offset, len, rustix::fs::Advice::WillNeed);
-            }
-        });
 }
 
 /// Prints where the configuration comes from and the effective values, secrets redacted.
