@@ -5,6 +5,8 @@
 
 mod commands;
 mod desktop;
+#[cfg(target_os = "linux")]
+pub mod rendering;
 mod state;
 mod updates;
 
@@ -31,6 +33,10 @@ pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("PLI_LOG"))
         .init();
+    #[cfg(target_os = "linux")]
+    if let Some(r) = rendering::chosen() {
+        tracing::info!(rendering = ?r, "webview rendering (decision 0035)");
+    }
     tauri::Builder::default()
         // First: a second launch (e.g. from a link) hands over to the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {

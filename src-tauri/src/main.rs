@@ -40,6 +40,9 @@ fn main() -> ExitCode {
     if has(&["--print-config"]) {
         return print_config(&args);
     }
+    // Before any thread starts: it may set an environment variable for WebKit.
+    #[cfg(target_os = "linux")]
+    pli_desktop_lib::rendering::choose();
     pli_desktop_lib::run();
     ExitCode::SUCCESS
 }

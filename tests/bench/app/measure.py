@@ -140,7 +140,25 @@ def tree_memory(root):
         "pss_mib": round(sum(x["pss_mib"] for x in procs), 1),
         "rss_mib": round(sum(x["rss_mib"] for x in procs), 1),
         "processes": procs,
+        "compositing": compositing(procs),
     }
+
+
+def compositing(procs):
+    """How the tree's web process draws: "off" when it runs with
+    WEBKIT_DISABLE_COMPOSITING_MODE set and not "0" (what Pli sets without a GPU, decision
+    0035), else "on" (WebKit's default); None when there is no web process to read."""
+    for proc in procs:
+        if not proc["name"].startswith("WebKitWebProces"):
+            continue
+        try:
+            with open(f"/proc/{proc['pid']}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        except OSError:
+            return None
+        v = env.get(b"WEBKIT_DISABLE_COMPOSITING_MODE")
+        return "off" if v is not None and v != b"0" else "on"
+    return None
 
 
 def kill_tree(root, sig=signal.SIGTERM):
@@ -591,9 +609,17 @@ def main():
         for _ in range(IDLE_ONLY):
             runs["pli"].append(idle_direct("pli", PLI_BIN, pli_args, env))
             runs["hello"].append(idle_direct("hello", HELLO_BIN, [], env))
+        if any(a["compositing"] != b["compositing"] for a, b in zip(runs["pli"], runs["hello"])):
+            # As in the full run: the hello-world with Pli's rendering too (decision 0035).
+            same = dict(env, WEBKIT_DISABLE_COMPOSITING_MODE="1")
+            runs["hello_same_rendering"] = [idle_direct("hello", HELLO_BIN, [], same)
+                                            for _ in range(IDLE_ONLY)]
         med = {k: statistics.median(m["pss_mib"] for m in v) for k, v in runs.items()}
-        print(json.dumps({"idle_only": runs, "pss_mib_median": med,
-                          "ratio_idle_pss": round(med["pli"] / med["hello"], 2)}, indent=2))
+        ratios = {"ratio_idle_pss": round(med["pli"] / med["hello"], 2)}
+        if "hello_same_rendering" in med:
+            ratios["ratio_idle_pss_same_rendering"] = round(
+                med["pli"] / med["hello_same_rendering"], 2)
+        print(json.dumps({"idle_only": runs, "pss_mib_median": med, **ratios}, indent=2))
         return
 
     if TIMELINE:
@@ -661,6 +687,13 @@ def main():
             k: statistics.median([m[k] for m in breakdown if k in m]) for k in steps}
     for name, (app, args, probe) in apps.items():
         out[name]["idle"] = idle_direct(name, app, args, env)
+    if out["pli"]["idle"]["compositing"] != out["hello"]["idle"]["compositing"]:
+        # Pli drew without compositing (no GPU here, decision 0035) and the hello-world with
+        # WebKit's default: the hello-world again with Pli's setting, so that the ratio of
+        # what Pli's own code costs is there beside the ratio to a default Tauri app.
+        same = dict(env, WEBKIT_DISABLE_COMPOSITING_MODE="1") \
+            if out["pli"]["idle"]["compositing"] == "off" else env
+        out["hello"]["idle_same_rendering"] = idle_direct("hello", HELLO_BIN, [], same)
     for name, (app, args, probe) in apps.items():
         out[name]["idle_webdriver"] = idle_webdriver(driver, name, app, args, probe)
     if SCROLL_MESSAGES > 0:
@@ -678,6 +711,9 @@ def main():
         "idle_webdriver_pss_pli_over_hello": round(
             p["idle_webdriver"]["pss_mib"] / h["idle_webdriver"]["pss_mib"], 2),
     }
+    if "idle_same_rendering" in h:
+        out["ratios"]["idle_pss_pli_over_hello_same_rendering"] = round(
+            p["idle"]["pss_mib"] / h["idle_same_rendering"]["pss_mib"], 2)
     out["targets"] = {
         "pli_first_paint_ms": f"<= {TARGETS['first_paint_ms']} (measured median "
                               f"{p['first_paint_ms']['median']})",
@@ -685,6 +721,10 @@ def main():
                         f"{out['ratios']['idle_pss_pli_over_hello']} x)",
         "reference": "hello-world Tauri v2 on this kind of machine: ~255 MiB PSS, ~423 MiB RSS idle",
     }
+    if "idle_same_rendering" in h:
+        out["targets"]["pli_idle_pss"] += (
+            f"; against the hello-world drawing like Pli (no compositing, decision 0035) "
+            f"{out['ratios']['idle_pss_pli_over_hello_same_rendering']} x")
     cold = all(dropped)
     out["os_cache"] = "dropped before every start (echo 3 > /proc/sys/vm/drop_caches)" if cold \
         else "warm OS cache (drop_caches not writable)"
@@ -707,6 +747,10 @@ def main():
         "that D-Bus activates for any GTK app, shared by every app of the session",
         "PSS counts shared pages (WebKit libraries) divided among the sharers; other WebKit "
         "apps running on the machine at the same time lower everyone's PSS a little",
+        "compositing (in each idle measure): how the web process draws; without a GPU Pli turns "
+        "WebKit's compositing off (decision 0035) while a default Tauri app composites with "
+        "OpenGL emulated on the CPU; hello.idle_same_rendering is the hello-world with Pli's "
+        "setting, and ratios.idle_pss_pli_over_hello_same_rendering compares with it",
     ]
     out["notes"] = notes
     out["webdriver_retries"] = retries
