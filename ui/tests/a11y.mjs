@@ -92,6 +92,20 @@ async function newPage(theme, opts) {
   await context.close();
 }
 
+// Start-up: public/boot.js asks the first three requests before the bundle runs, and the
+// bundle takes their answers instead of asking again (one call each, boot's mark first).
+{
+  const page = await newPage("light", { loggedIn: true });
+  await page.waitForSelector("[data-testid=message-row]");
+  const { calls, offsets, marks } = await page.evaluate(() => ({ calls: window.__pliFake.calls, offsets: window.__pliFake.listCalls, marks: window.__pliTimings }));
+  const count = (cmd) => calls.filter((c) => c === cmd).length;
+  expect(typeof marks?.boot === "number" && marks.boot <= marks.script, `boot.js ran before the bundle (${JSON.stringify(marks)})`);
+  for (const cmd of ["app_info", "session_resume"]) expect(count(cmd) === 1, `${cmd} asked once at start-up (${count(cmd)})`);
+  expect(offsets.filter((o) => o === 0).length === 1, `the inbox's first page asked once (${offsets.join()})`);
+  expect(calls.slice(0, 3).join() === "app_info,session_resume,list_messages", `boot.js's requests come first (${calls.slice(0, 5).join()})`);
+  await page.context().close();
+}
+
 // First run without any configuration file: environment, address, servers from DNS, anchors.
 for (const theme of ["light", "dark"]) {
   const page = await newPage(theme, { loggedIn: false, setup: true });

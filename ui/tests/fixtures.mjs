@@ -250,7 +250,11 @@ export function installFake(fx, opts) {
 
   const sent = (subject) => ({ message_id: "<x@pli>", subject, state: "sent", error: null, refused: [] });
 
+  /** Every command asked, in order (the start-up test counts them). */
+  const calls = [];
+
   async function invoke(cmd, args) {
+    calls.push(cmd);
     await new Promise((r) => setTimeout(r, 5));
     switch (cmd) {
       case "plugin:event|listen": {
@@ -400,6 +404,7 @@ export function installFake(fx, opts) {
     emit,
     approve: () => approve?.(),
     listCalls,
+    calls,
     stallDirectory: () => (directory.stalled = true),
     failDirectory: () => {
       directory.stalled = false;
