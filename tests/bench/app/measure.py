@@ -140,14 +140,15 @@ def tree_memory(root):
         "pss_mib": round(sum(x["pss_mib"] for x in procs), 1),
         "rss_mib": round(sum(x["rss_mib"] for x in procs), 1),
         "processes": procs,
-        "compositing": compositing(procs),
+        "rendering": rendering(procs),
     }
 
 
-def compositing(procs):
-    """How the tree's web process draws: "off" when it runs with
-    WEBKIT_DISABLE_COMPOSITING_MODE set and not "0" (what Pli sets without a GPU, decision
-    0035), else "on" (WebKit's default); None when there is no web process to read."""
+def rendering(procs):
+    """How the tree's web process draws: "cpu" when it runs with
+    WEBKIT_SKIA_ENABLE_CPU_RENDERING set and not "0" (what Pli sets without a GPU, decision
+    0035), "no compositing" with WEBKIT_DISABLE_COMPOSITING_MODE so set, else "gpu" (WebKit's
+    default: OpenGL, emulated by Mesa on a machine without a GPU); None without a web process."""
     for proc in procs:
         if not proc["name"].startswith("WebKitWebProces"):
             continue
@@ -156,8 +157,10 @@ def compositing(procs):
                 env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
         except OSError:
             return None
-        v = env.get(b"WEBKIT_DISABLE_COMPOSITING_MODE")
-        return "off" if v is not None and v != b"0" else "on"
+        on = lambda k: env.get(k) not in (None, b"0")  # noqa: E731
+        if on(b"WEBKIT_DISABLE_COMPOSITING_MODE"):
+            return "no compositing"
+        return "cpu" if on(b"WEBKIT_SKIA_ENABLE_CPU_RENDERING") else "gpu"
     return None
 
 
@@ -609,9 +612,10 @@ def main():
         for _ in range(IDLE_ONLY):
             runs["pli"].append(idle_direct("pli", PLI_BIN, pli_args, env))
             runs["hello"].append(idle_direct("hello", HELLO_BIN, [], env))
-        if any(a["compositing"] != b["compositing"] for a, b in zip(runs["pli"], runs["hello"])):
+        if any(a["rendering"] == "cpu" and b["rendering"] == "gpu"
+               for a, b in zip(runs["pli"], runs["hello"])):
             # As in the full run: the hello-world with Pli's rendering too (decision 0035).
-            same = dict(env, WEBKIT_DISABLE_COMPOSITING_MODE="1")
+            same = dict(env, WEBKIT_SKIA_ENABLE_CPU_RENDERING="1")
             runs["hello_same_rendering"] = [idle_direct("hello", HELLO_BIN, [], same)
                                             for _ in range(IDLE_ONLY)]
         med = {k: statistics.median(m["pss_mib"] for m in v) for k, v in runs.items()}
@@ -687,12 +691,11 @@ def main():
             k: statistics.median([m[k] for m in breakdown if k in m]) for k in steps}
     for name, (app, args, probe) in apps.items():
         out[name]["idle"] = idle_direct(name, app, args, env)
-    if out["pli"]["idle"]["compositing"] != out["hello"]["idle"]["compositing"]:
-        # Pli drew without compositing (no GPU here, decision 0035) and the hello-world with
-        # WebKit's default: the hello-world again with Pli's setting, so that the ratio of
-        # what Pli's own code costs is there beside the ratio to a default Tauri app.
-        same = dict(env, WEBKIT_DISABLE_COMPOSITING_MODE="1") \
-            if out["pli"]["idle"]["compositing"] == "off" else env
+    if out["pli"]["idle"]["rendering"] == "cpu" and out["hello"]["idle"]["rendering"] == "gpu":
+        # Pli drew with WebKit's CPU renderer (no GPU here, decision 0035) and the hello-world
+        # with WebKit's default: the hello-world again with Pli's setting, so that the ratio
+        # of what Pli's own code costs is there beside the ratio to a default Tauri app.
+        same = dict(env, WEBKIT_SKIA_ENABLE_CPU_RENDERING="1")
         out["hello"]["idle_same_rendering"] = idle_direct("hello", HELLO_BIN, [], same)
     for name, (app, args, probe) in apps.items():
         out[name]["idle_webdriver"] = idle_webdriver(driver, name, app, args, probe)
@@ -723,7 +726,7 @@ def main():
     }
     if "idle_same_rendering" in h:
         out["targets"]["pli_idle_pss"] += (
-            f"; against the hello-world drawing like Pli (no compositing, decision 0035) "
+            f"; against the hello-world drawing like Pli (CPU rendering, decision 0035) "
             f"{out['ratios']['idle_pss_pli_over_hello_same_rendering']} x")
     cold = all(dropped)
     out["os_cache"] = "dropped before every start (echo 3 > /proc/sys/vm/drop_caches)" if cold \
@@ -747,8 +750,8 @@ def main():
         "that D-Bus activates for any GTK app, shared by every app of the session",
         "PSS counts shared pages (WebKit libraries) divided among the sharers; other WebKit "
         "apps running on the machine at the same time lower everyone's PSS a little",
-        "compositing (in each idle measure): how the web process draws; without a GPU Pli turns "
-        "WebKit's compositing off (decision 0035) while a default Tauri app composites with "
+        "rendering (in each idle measure): how the web process draws; without a GPU Pli asks "
+        "WebKit for its CPU renderer (decision 0035) while a default Tauri app paints with "
         "OpenGL emulated on the CPU; hello.idle_same_rendering is the hello-world with Pli's "
         "setting, and ratios.idle_pss_pli_over_hello_same_rendering compares with it",
     ]
