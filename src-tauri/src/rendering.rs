@@ -1,68 +1,15 @@
-//! How the webview draws on Linux (decision 0035).
-//!
-//! WebKitGTK paints and composites the page with OpenGL. On a machine without a GPU (a virtual
-//! machine, a VDI or thin-client session, a remote X display) Mesa then emulates OpenGL on the
-//! CPU (llvmpipe), and painting through it is slower than painting with the CPU directly:
-//! WebKit's own CPU renderer (Skia) shows the first frame ~100-150 ms sooner, drops fewer
-//! frames while the list scrolls and takes ~15 MiB less (tests/bench/app/README.md,
-//! "Rendering without a GPU"). There Pli asks WebKit for CPU rendering
-//! (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=1`); with a GPU nothing changes. Turning compositing off
-//! altogether (`WEBKIT_DISABLE_COMPOSITING_MODE=1`) saves more memory but was not chosen: in
-//! WebKitGTK 2.50 the page's snapshots (WebDriver screenshots) never complete in that mode, a
-//! sign of a path no longer looked after.
-//!
-//! An administrator's or user's own setting wins: if either variable is already in the
-//! environment, Pli leaves both alone (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` keeps OpenGL).
+//! Applies pli-core's choice of how the webview paints (decision 0035,
+//! `pli_core::rendering`): without a GPU, WebKit's CPU renderer.
 
-use std::ffi::OsString;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The environment variable Pli sets (read by WebKit's web process, which inherits the
-/// environment).
-pub const VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
-/// WebKit's other rendering switch: set by someone, it means they chose.
-const OTHER: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
-
-/// What [`choose`] did, logged once the log is set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rendering {
-    /// One of WebKit's variables was already set: WebKit does as it says.
-    AsConfigured,
-    /// A GPU render node is there (and Mesa is not forced to software): WebKit's default.
-    Gpu,
-    /// No GPU: WebKit's CPU renderer.
-    Cpu,
-}
+pub use pli_core::rendering::Rendering;
+use pli_core::rendering::{decide, has_render_node, VAR};
 
 static CHOSEN: OnceLock<Rendering> = OnceLock::new();
 
-/// The decision, from the environment and whether a GPU render node exists.
-pub fn decide(env: &dyn Fn(&str) -> Option<OsString>, has_render_node: bool) -> Rendering {
-    if env(VAR).is_some() || env(OTHER).is_some() {
-        return Rendering::AsConfigured;
-    }
-    // Mesa told to render in software has the same cost as no GPU at all.
-    let forced_software = env("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| !v.is_empty() && v != "0");
-    if has_render_node && !forced_software {
-        Rendering::Gpu
-    } else {
-        Rendering::Cpu
-    }
-}
-
-/// True when `/dev/dri` holds a render node (`renderD128`…): a GPU driver is loaded.
-fn has_render_node(dri: &Path) -> bool {
-    std::fs::read_dir(dri)
-        .map(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
-        })
-        .unwrap_or(false)
-}
-
-/// Decides and, without a GPU, sets the variable. Call first thing in `main`, before any
+/// Decides and, without a GPU, sets WebKit's variable. Call first thing in `main`, before any
 /// thread starts (it changes the process environment).
 pub fn choose() -> Rendering {
     let chosen = decide(
@@ -79,62 +26,4 @@ pub fn choose() -> Rendering {
 /// What [`choose`] decided, if it ran.
 pub fn chosen() -> Option<Rendering> {
     CHOSEN.get().copied()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| OsString::from(v))
-        }
-    }
-
-    #[test]
-    fn no_gpu_means_cpu_rendering() {
-        assert_eq!(decide(&env(&[]), false), Rendering::Cpu);
-    }
-
-    #[test]
-    fn a_gpu_keeps_webkit_default() {
-        assert_eq!(decide(&env(&[]), true), Rendering::Gpu);
-    }
-
-    #[test]
-    fn mesa_forced_to_software_counts_as_no_gpu() {
-        assert_eq!(
-            decide(&env(&[("LIBGL_ALWAYS_SOFTWARE", "1")]), true),
-            Rendering::Cpu
-        );
-        assert_eq!(
-            decide(&env(&[("LIBGL_ALWAYS_SOFTWARE", "0")]), true),
-            Rendering::Gpu
-        );
-    }
-
-    #[test]
-    fn an_explicit_setting_wins_either_way() {
-        assert_eq!(decide(&env(&[(VAR, "0")]), false), Rendering::AsConfigured);
-        assert_eq!(decide(&env(&[(VAR, "1")]), true), Rendering::AsConfigured);
-        assert_eq!(
-            decide(&env(&[(OTHER, "1")]), false),
-            Rendering::AsConfigured
-        );
-    }
-
-    #[test]
-    fn render_nodes_are_found_in_a_dri_folder() {
-        let dir = std::env::temp_dir().join(format!("pli-dri-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("card0"), b"").unwrap();
-        assert!(!has_render_node(&dir), "card0 alone is not a render node");
-        std::fs::write(dir.join("renderD128"), b"").unwrap();
-        assert!(has_render_node(&dir));
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(!has_render_node(&dir), "a missing folder means no GPU");
-    }
 }

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod engine;
 pub mod imap;
 pub mod mssante;
+pub mod rendering;
 pub mod secrets;
 pub mod setup;
 pub mod smtp;

@@ -1,0 +1,120 @@
+//! How the desktop app's webview should paint on Linux (decision 0035): the decision only,
+//! from the environment and the machine; the shell (`src-tauri/src/rendering.rs`) applies it
+//! before any thread starts. Here so that it is tested with the engine's tests.
+//!
+//! WebKitGTK paints and composites the page with OpenGL. On a machine without a GPU (a virtual
+//! machine, a VDI or thin-client session, a remote X display) Mesa then emulates OpenGL on the
+//! CPU (llvmpipe), and painting through it is slower than painting with the CPU directly:
+//! WebKit's own CPU renderer (Skia) shows the first frame ~100-150 ms sooner, drops fewer
+//! frames while the list scrolls and takes ~15 MiB less (tests/bench/app/README.md,
+//! "Rendering without a GPU"). There Pli asks WebKit for CPU rendering
+//! (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=1`); with a GPU nothing changes. Turning compositing off
+//! altogether (`WEBKIT_DISABLE_COMPOSITING_MODE=1`) saves more memory but was not chosen: in
+//! WebKitGTK 2.50 the page's snapshots (WebDriver screenshots) never complete in that mode, a
+//! sign of a path no longer looked after.
+//!
+//! An administrator's or user's own setting wins: if either variable is already in the
+//! environment, Pli leaves both alone (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` keeps OpenGL).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+/// The environment variable the shell sets (read by WebKit's web process, which inherits the
+/// environment).
+pub const VAR: &str = "WEBKIT_SKIA_ENABLE_CPU_RENDERING";
+/// WebKit's other rendering switch: set by someone, it means they chose.
+const OTHER: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// How the webview should paint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendering {
+    /// One of WebKit's variables was already set: WebKit does as it says.
+    AsConfigured,
+    /// A GPU render node is there (and Mesa is not forced to software): WebKit's default.
+    Gpu,
+    /// No GPU: WebKit's CPU renderer ([`VAR`]`=1`).
+    Cpu,
+}
+
+/// The decision, from the environment and whether a GPU render node exists.
+pub fn decide(env: &dyn Fn(&str) -> Option<OsString>, has_render_node: bool) -> Rendering {
+    if env(VAR).is_some() || env(OTHER).is_some() {
+        return Rendering::AsConfigured;
+    }
+    // Mesa told to render in software has the same cost as no GPU at all.
+    let forced_software = env("LIBGL_ALWAYS_SOFTWARE").is_some_and(|v| !v.is_empty() && v != "0");
+    if has_render_node && !forced_software {
+        Rendering::Gpu
+    } else {
+        Rendering::Cpu
+    }
+}
+
+/// True when `dri` (`/dev/dri`) holds a render node (`renderD128`…): a GPU driver is loaded.
+pub fn has_render_node(dri: &Path) -> bool {
+    std::fs::read_dir(dri)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn no_gpu_means_cpu_rendering() {
+        assert_eq!(decide(&env(&[]), false), Rendering::Cpu);
+    }
+
+    #[test]
+    fn a_gpu_keeps_webkit_default() {
+        assert_eq!(decide(&env(&[]), true), Rendering::Gpu);
+    }
+
+    #[test]
+    fn mesa_forced_to_software_counts_as_no_gpu() {
+        assert_eq!(
+            decide(&env(&[("LIBGL_ALWAYS_SOFTWARE", "1")]), true),
+            Rendering::Cpu
+        );
+        assert_eq!(
+            decide(&env(&[("LIBGL_ALWAYS_SOFTWARE", "0")]), true),
+            Rendering::Gpu
+        );
+    }
+
+    #[test]
+    fn an_explicit_setting_wins_either_way() {
+        assert_eq!(decide(&env(&[(VAR, "0")]), false), Rendering::AsConfigured);
+        assert_eq!(decide(&env(&[(VAR, "1")]), true), Rendering::AsConfigured);
+        assert_eq!(
+            decide(&env(&[(OTHER, "1")]), false),
+            Rendering::AsConfigured
+        );
+    }
+
+    #[test]
+    fn render_nodes_are_found_in_a_dri_folder() {
+        let dir = std::env::temp_dir().join(format!("pli-dri-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("card0"), b"").unwrap();
+        assert!(!has_render_node(&dir), "card0 alone is not a render node");
+        std::fs::write(dir.join("renderD128"), b"").unwrap();
+        assert!(has_render_node(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!has_render_node(&dir), "a missing folder means no GPU");
+    }
+}
