@@ -164,6 +164,14 @@ def rendering(procs):
     return None
 
 
+def same_rendering_env(env, pli_idle, hello_idle):
+    """The environment that makes the hello-world paint like Pli when Pli used WebKit's CPU
+    renderer (no GPU, decision 0035) and the hello-world WebKit's default; else None."""
+    if pli_idle["rendering"] == "cpu" and hello_idle["rendering"] == "gpu":
+        return dict(env, WEBKIT_SKIA_ENABLE_CPU_RENDERING="1")
+    return None
+
+
 def kill_tree(root, sig=signal.SIGTERM):
     for p in reversed(descendants(root)):
         try:
@@ -612,10 +620,9 @@ def main():
         for _ in range(IDLE_ONLY):
             runs["pli"].append(idle_direct("pli", PLI_BIN, pli_args, env))
             runs["hello"].append(idle_direct("hello", HELLO_BIN, [], env))
-        if any(a["rendering"] == "cpu" and b["rendering"] == "gpu"
-               for a, b in zip(runs["pli"], runs["hello"])):
+        same = same_rendering_env(env, runs["pli"][0], runs["hello"][0])
+        if same:
             # As in the full run: the hello-world with Pli's rendering too (decision 0035).
-            same = dict(env, WEBKIT_SKIA_ENABLE_CPU_RENDERING="1")
             runs["hello_same_rendering"] = [idle_direct("hello", HELLO_BIN, [], same)
                                             for _ in range(IDLE_ONLY)]
         med = {k: statistics.median(m["pss_mib"] for m in v) for k, v in runs.items()}
@@ -691,11 +698,10 @@ def main():
             k: statistics.median([m[k] for m in breakdown if k in m]) for k in steps}
     for name, (app, args, probe) in apps.items():
         out[name]["idle"] = idle_direct(name, app, args, env)
-    if out["pli"]["idle"]["rendering"] == "cpu" and out["hello"]["idle"]["rendering"] == "gpu":
-        # Pli drew with WebKit's CPU renderer (no GPU here, decision 0035) and the hello-world
-        # with WebKit's default: the hello-world again with Pli's setting, so that the ratio
-        # of what Pli's own code costs is there beside the ratio to a default Tauri app.
-        same = dict(env, WEBKIT_SKIA_ENABLE_CPU_RENDERING="1")
+    same = same_rendering_env(env, out["pli"]["idle"], out["hello"]["idle"])
+    if same:
+        # The hello-world again with Pli's setting, so that the ratio of what Pli's own code
+        # costs is there beside the ratio to a default Tauri app.
         out["hello"]["idle_same_rendering"] = idle_direct("hello", HELLO_BIN, [], same)
     for name, (app, args, probe) in apps.items():
         out[name]["idle_webdriver"] = idle_webdriver(driver, name, app, args, probe)
