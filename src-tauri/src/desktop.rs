@@ -84,14 +84,19 @@ pub fn setup_links(app: &AppHandle) {
 /// Pli's window shows one local page and never navigates: WebKitGTK's "document viewer" cache
 /// model turns off the browser caches (back/forward page cache, memory cache of resources) that
 /// a single-page app does not use, which WebKit documents as substantially reducing memory
-/// (tests/bench/app measures the idle memory).
+/// (tests/bench/app measures the idle memory). Also applies the rendering choice to the
+/// webview's settings (`rendering::configure_webview`).
 pub fn lighten_webview(app: &AppHandle) {
     #[cfg(target_os = "linux")]
     if let Some(window) = app.get_webview_window("main") {
         let set = window.with_webview(|wv| {
             use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
-            if let Some(ctx) = wv.inner().context() {
+            let view = wv.inner();
+            if let Some(ctx) = view.context() {
                 ctx.set_cache_model(CacheModel::DocumentViewer);
+            }
+            if let Some(settings) = WebViewExt::settings(&view) {
+                crate::rendering::configure_webview(&settings);
             }
         });
         if let Err(e) = set {

@@ -9,6 +9,8 @@ mod desktop;
 pub mod rendering;
 mod state;
 mod updates;
+#[cfg(target_os = "linux")]
+mod webkit_features;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;

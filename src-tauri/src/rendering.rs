@@ -1,11 +1,14 @@
-//! Applies pli-core's choice of how the webview paints (decision 0035,
-//! `pli_core::rendering`): without a GPU, WebKit's CPU renderer.
+//! Applies pli-core's choice of how the webview paints (decisions 0035 and 0036,
+//! `pli_core::rendering`): without a GPU, WebKit's CPU renderer and the WebKit features that
+//! keep compositing cheap on the CPU.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 pub use pli_core::rendering::Rendering;
-use pli_core::rendering::{decide, has_render_node, VAR};
+use pli_core::rendering::{decide, has_render_node, webkit_features, VAR};
+
+use crate::webkit_features::{self, Outcome};
 
 static CHOSEN: OnceLock<Rendering> = OnceLock::new();
 
@@ -26,4 +29,27 @@ pub fn choose() -> Rendering {
 /// What [`choose`] decided, if it ran.
 pub fn chosen() -> Option<Rendering> {
     CHOSEN.get().copied()
+}
+
+/// Applies the choice to the webview's own settings: the WebKit features
+/// [`webkit_features`] lists. Call before the page is first composited (the shell does it
+/// from `setup`, while the page is still loading); each outcome is logged.
+pub fn configure_webview(settings: &webkit2gtk::Settings) {
+    let rendering = chosen().unwrap_or(Rendering::AsConfigured);
+    let features = webkit_features(rendering, &|k| std::env::var_os(k));
+    if features.is_empty() {
+        tracing::debug!(?rendering, "webview: WebKit's default features kept");
+    }
+    for (id, on) in features {
+        let outcome = webkit_features::set(settings, id, on);
+        if matches!(outcome, Outcome::Changed | Outcome::Already) {
+            tracing::info!(feature = id, on, ?outcome, "webview: WebKit feature set");
+        } else {
+            tracing::info!(
+                feature = id,
+                ?outcome,
+                "webview: WebKit feature not available"
+            );
+        }
+    }
 }

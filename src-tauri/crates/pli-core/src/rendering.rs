@@ -15,6 +15,17 @@
 //!
 //! An administrator's or user's own setting wins: if either variable is already in the
 //! environment, Pli leaves both alone (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` keeps OpenGL).
+//!
+//! Painting is only half of a frame: WebKit then composites the page's layers into the window
+//! with OpenGL, still emulated by llvmpipe without a GPU. By default it composites the whole
+//! window each frame, whatever changed, and gives every scrollable area that overflows (the
+//! folder list, the reading pane) layers of its own, composited each frame too. With the list
+//! scrolling and a message open that cost ~47 ms of CPU per 16.7 ms frame here and three
+//! frames in four were late. Where Pli chose the CPU renderer it also sets two WebKit features
+//! ([`webkit_features`], decision 0036): compositing limited to what changed
+//! (`UseDamagingInformationForCompositing`, on by default from WebKitGTK 2.54) and scrollable
+//! areas painted with the page rather than composited (`AsyncOverflowScrolling` off, how
+//! WebKitGTK scrolled them before 2.40): ~12 ms per frame, none late (tests/bench/app/scroll).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -47,6 +58,34 @@ pub fn decide(env: &dyn Fn(&str) -> Option<OsString>, has_render_node: bool) -> 
         Rendering::Gpu
     } else {
         Rendering::Cpu
+    }
+}
+
+/// WebKit's feature that limits each frame's compositing to the region that changed.
+pub const DAMAGE_FEATURE: &str = "UseDamagingInformationForCompositing";
+/// WebKit's feature that gives overflowing scrollable areas composited layers of their own.
+pub const OVERFLOW_FEATURE: &str = "AsyncOverflowScrolling";
+/// Overrides [`webkit_features`]'s choice: `1` applies the features whatever the rendering,
+/// `0` leaves WebKit's defaults; anything else is ignored.
+pub const FEATURES_VAR: &str = "PLI_WEBKIT_FEATURES";
+
+/// The WebKit features the shell sets on the webview (identifier, on or off): for the CPU
+/// renderer (no GPU: compositing runs on the CPU too, and every composited pixel costs),
+/// unless [`FEATURES_VAR`] says otherwise. With a GPU, or with an administrator's own
+/// rendering setting, WebKit's defaults stand (an empty list).
+pub fn webkit_features(
+    rendering: Rendering,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Vec<(&'static str, bool)> {
+    let apply = match env(FEATURES_VAR).as_deref().and_then(|v| v.to_str()) {
+        Some("1") => true,
+        Some("0") => false,
+        _ => rendering == Rendering::Cpu,
+    };
+    if apply {
+        vec![(DAMAGE_FEATURE, true), (OVERFLOW_FEATURE, false)]
+    } else {
+        Vec::new()
     }
 }
 
@@ -104,6 +143,35 @@ mod tests {
             decide(&env(&[(OTHER, "1")]), false),
             Rendering::AsConfigured
         );
+    }
+
+    #[test]
+    fn webkit_features_follow_the_cpu_renderer() {
+        assert_eq!(
+            webkit_features(Rendering::Cpu, &env(&[])),
+            vec![(DAMAGE_FEATURE, true), (OVERFLOW_FEATURE, false)]
+        );
+        assert!(webkit_features(Rendering::Gpu, &env(&[])).is_empty());
+        assert!(webkit_features(Rendering::AsConfigured, &env(&[])).is_empty());
+    }
+
+    #[test]
+    fn webkit_features_can_be_forced_either_way() {
+        assert!(webkit_features(Rendering::Cpu, &env(&[(FEATURES_VAR, "0")])).is_empty());
+        assert_eq!(
+            webkit_features(Rendering::Gpu, &env(&[(FEATURES_VAR, "1")])).len(),
+            2
+        );
+        assert_eq!(
+            webkit_features(Rendering::AsConfigured, &env(&[(FEATURES_VAR, "1")])).len(),
+            2
+        );
+        // Anything else is not a choice: the default stands.
+        assert_eq!(
+            webkit_features(Rendering::Cpu, &env(&[(FEATURES_VAR, "yes")])).len(),
+            2
+        );
+        assert!(webkit_features(Rendering::Gpu, &env(&[(FEATURES_VAR, "")])).is_empty());
     }
 
     #[test]
