@@ -13,8 +13,11 @@ session made by `run`, with the throwaway keyring already unlocked.
    WebDriver session after the paint, requestAnimationFrame intervals while the list is idle
    (the display's frame cadence), then while the list scrolls SCROLL_PX per frame for
    SCROLL_FRAMES frames (rows fetched page by page as they come into view, like a fast wheel or
-   fling), and the time from a jump to the middle of the list to its rows being on screen.
-   A frame counts as dropped when its interval exceeds 1.5 times the idle cadence.
+   fling), and the time from a jump to the middle of the list to its rows being on screen;
+   then the first message is opened (a click) and the list scrolls again the same way
+   (`scroll_reading`: what someone reading and scrolling on sees). A frame counts as dropped
+   when its interval exceeds 1.5 times the idle cadence; each scroll also reports the CPU time
+   the app's process tree used per frame.
 4. Idle memory: each app started directly (no WebDriver), IDLE_SECS later the whole process
    tree (app and every descendant: WebKitWebProcess, WebKitNetworkProcess, bwrap, ...) is summed:
    Pss and Rss from /proc/PID/smaps_rollup. The same again inside a WebDriver session after the
@@ -43,6 +46,7 @@ RUNS = int(os.environ.get("RUNS", "5"))
 IDLE_SECS = int(os.environ.get("IDLE_SECS", "60"))
 IDLE_ONLY = int(os.environ.get("IDLE_ONLY", "0"))
 TIMELINE = int(os.environ.get("TIMELINE", "0"))
+SCROLL_ONLY = int(os.environ.get("SCROLL_ONLY", "0"))
 MESSAGES = int(os.environ.get("MESSAGES", "50000"))
 SCROLL_MESSAGES = int(os.environ.get("SCROLL_MESSAGES", "100000"))
 SCROLL_FRAMES = int(os.environ.get("SCROLL_FRAMES", "300"))
@@ -551,8 +555,49 @@ def pct(values, q):
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 2)
 
 
-def scroll_test(driver, env):
-    """Frame intervals while the list scrolls over a SCROLL_MESSAGES cache (see the docstring)."""
+def tree_cpu_ticks(root):
+    """Clock ticks of CPU (user + system) used so far by `root` and its descendants, per
+    process name."""
+    out = {}
+    for p in descendants(root):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[comm(p)] = out.get(comm(p), 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+# Opens the first message (a click) and resolves once the reading pane shows it.
+OPEN_JS = """
+const done = arguments[arguments.length - 1];
+document.querySelector('[data-testid=message-row]').click();
+const t0 = performance.now();
+(function wait() {
+  if (document.querySelector('#reading-subject')) { setTimeout(() => done(true), 300); return; }
+  if (performance.now() - t0 > 10000) { done('no message shown'); return; }
+  requestAnimationFrame(wait);
+})();
+"""
+
+
+def fling_summary(fling, cadence, cpu_ticks):
+    frames = fling["frames"]
+    per_frame = 1000 / os.sysconf("SC_CLK_TCK") / len(frames)
+    return {"frames": len(frames), "px_per_frame": SCROLL_PX,
+            "rows_passed": round(fling["top"] / 60),
+            "frame_ms_p50": pct(frames, 0.5), "frame_ms_p95": pct(frames, 0.95),
+            "frame_ms_max": round(max(frames), 2),
+            "dropped_frames": sum(1 for f in frames if f > 1.5 * cadence),
+            "dropped_share": round(sum(1 for f in frames if f > 1.5 * cadence) / len(frames), 3),
+            "cpu_ms_per_frame": round(sum(cpu_ticks.values()) * per_frame, 1),
+            "cpu_ms_per_frame_by_process": {k: round(v * per_frame, 1)
+                                            for k, v in sorted(cpu_ticks.items()) if v}}
+
+
+def scroll_seed(env):
+    """Seeds the SCROLL_MESSAGES cache; returns its configuration file."""
     data_dir = os.path.join(WORK, "data-scroll")
     shutil.rmtree(data_dir, ignore_errors=True)
     log(f"scroll: seeding {SCROLL_MESSAGES} messages")
@@ -561,31 +606,45 @@ def scroll_test(driver, env):
                        env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"seed failed: {r.stderr[-2000:]}")
-    cfg, _ = write_config(data_dir, "pli-scroll.toml")
+    return write_config(data_dir, "pli-scroll.toml")[0]
+
+
+def scroll_test(driver, cfg):
+    """Frame intervals while the list scrolls over a SCROLL_MESSAGES cache (see the docstring)."""
     ms, _, sid, _ = cold_start(driver, "pli-scroll", PLI_BIN, ["--config", cfg], PLI_ROW)
+    root = pids_of_exe(PLI_BIN)[0]
+    web = rendering([{"pid": p, "name": comm(p)} for p in descendants(root)])
+
+    def measured_fling():
+        before = tree_cpu_ticks(root)
+        v = driver.async_script(sid, FRAMES_JS % (SCROLL_FRAMES, SCROLL_PX))
+        after = tree_cpu_ticks(root)
+        return v, {k: after[k] - before.get(k, 0) for k in after}
+
     idle = driver.async_script(sid, FRAMES_JS % (120, 0))
-    fling = driver.async_script(sid, FRAMES_JS % (SCROLL_FRAMES, SCROLL_PX))
+    fling, fling_cpu = measured_fling()
     jump = driver.async_script(sid, JUMP_JS)
+    opened = driver.async_script(sid, OPEN_JS)
+    if opened is not True:
+        raise RuntimeError(f"scroll: first message not opened: {opened!r}")
+    reading, reading_cpu = measured_fling()
     driver.screenshot(sid, os.path.join(WORK, "scroll-pli.png"))
     close_session(driver, sid, PLI_BIN)
-    for what, v in (("idle", idle), ("fling", fling)):
+    for what, v in (("idle", idle), ("fling", fling), ("reading", reading)):
         if not isinstance(v, dict) or "frames" not in v:
             raise RuntimeError(f"scroll {what}: {v!r}")
     cadence = statistics.median(idle["frames"])
-    frames = fling["frames"]
     return {
         "messages": SCROLL_MESSAGES,
         "first_paint_ms": ms,
+        "rendering": web,
         "idle_frame_ms_p50": round(cadence, 2),
-        "scroll": {"frames": len(frames), "px_per_frame": SCROLL_PX,
-                   "rows_passed": round(fling["top"] / 60),
-                   "frame_ms_p50": pct(frames, 0.5), "frame_ms_p95": pct(frames, 0.95),
-                   "frame_ms_max": round(max(frames), 2),
-                   "dropped_frames": sum(1 for f in frames if f > 1.5 * cadence),
-                   "dropped_share": round(sum(1 for f in frames if f > 1.5 * cadence) / len(frames), 3)},
+        "scroll": fling_summary(fling, cadence, fling_cpu),
+        "scroll_reading": fling_summary(reading, cadence, reading_cpu),
         "jump_to_middle": jump,
         "note": "a frame is dropped when its interval exceeds 1.5 x the idle "
-                "cadence (Xvfb, software rendering: no GPU)",
+                "cadence (Xvfb, no GPU); scroll_reading: the same with the first message open; "
+                "cpu_ms_per_frame: CPU time of the app's whole process tree / frames",
     }
 
 
@@ -597,6 +656,15 @@ def main():
                PLI_LOG=os.environ.get("PLI_LOG", "warn"))
     env.pop("PLI_CONFIG", None)
     env.pop("WAYLAND_DISPLAY", None)
+
+    if SCROLL_ONLY:
+        # The scrolling measure only, SCROLL_ONLY times, printed and not written to
+        # results.json: for trying a rendering change without the whole bench.
+        driver = Driver(env)
+        cfg = scroll_seed(env)
+        runs = [scroll_test(driver, cfg) for _ in range(SCROLL_ONLY)]
+        print(json.dumps({"scroll_only": runs}, indent=2))
+        return
 
     data_dir = os.path.join(WORK, "data")
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -706,7 +774,7 @@ def main():
     for name, (app, args, probe) in apps.items():
         out[name]["idle_webdriver"] = idle_webdriver(driver, name, app, args, probe)
     if SCROLL_MESSAGES > 0:
-        out["pli"]["scrolling"] = scroll_test(driver, env)
+        out["pli"]["scrolling"] = scroll_test(driver, scroll_seed(env))
     stop(driver.proc)
 
     p, h = out["pli"], out["hello"]

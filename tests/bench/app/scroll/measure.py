@@ -7,10 +7,19 @@ WebKitGTK (MiniBrowser under WebKitWebDriver, Xvfb, software rendering), same ru
 Pli's UI is ui/dist served over loopback with the test fake of the Tauri bridge
 (ui/tests/fixtures.mjs, 50,000 rows, pages answered after 20 ms) injected before its scripts;
 the baseline is vanilla.html: 100,000 absolutely placed rows recycled on scroll by a few
-lines of plain JavaScript, nothing else on the page. Each run opens a new browser, waits for
-rows, records requestAnimationFrame intervals idle (120 frames: the display's cadence) and while
-the list scrolls PX px per frame for FRAMES frames. Runs alternate Pli / baseline. Prints JSON.
-Not a test: it asserts nothing."""
+lines of plain JavaScript, nothing else on the page. Three cases: `pli` (nothing open),
+`pli_reading` (the first message open in the reading pane, as when someone reads and scrolls
+on) and `vanilla`. Each run opens a new browser, waits for rows, records requestAnimationFrame
+intervals idle (120 frames: the display's cadence) and while the list scrolls PX px per frame
+for FRAMES frames, and the CPU time the browser's processes (and Xvfb) used meanwhile, per
+frame: steadier than the intervals on a shared machine. Runs alternate the cases.
+
+The browser renders as the desktop app would on this machine (pli_core::rendering, decisions
+0035 and 0036): without a GPU render node, WebKit's CPU renderer
+(WEBKIT_SKIA_ENABLE_CPU_RENDERING=1) and the same WebKit features (compositing limited to what
+changed, scrollable areas painted rather than composited); PLI_WEBKIT_FEATURES=0/1 as for the
+app. FEATURES=both also runs every case with WebKit's default features (keys ending in
+`_webkit_defaults`). Prints JSON. Not a test: it asserts nothing."""
 import functools
 import http.server
 import json
@@ -72,9 +81,48 @@ def call(port, method, path, body=None, timeout=120):
         return json.loads(r.read() or b"{}")
 
 
-def one_run(url):
+def app_rendering():
+    """What pli_core::rendering decides on this machine: (environment for WebKit, rendering,
+    the WebKit features the app sets). Mirrors `decide` and `webkit_features`."""
+    env = dict(os.environ)
+    if "WEBKIT_SKIA_ENABLE_CPU_RENDERING" in env or "WEBKIT_DISABLE_COMPOSITING_MODE" in env:
+        rendering = "as configured"
+    else:
+        dri = "/dev/dri"
+        gpu = os.path.isdir(dri) and any(n.startswith("renderD") for n in os.listdir(dri))
+        soft = env.get("LIBGL_ALWAYS_SOFTWARE", "") not in ("", "0")
+        rendering = "gpu" if gpu and not soft else "cpu"
+        if rendering == "cpu":
+            env["WEBKIT_SKIA_ENABLE_CPU_RENDERING"] = "1"
+    choice = os.environ.get("PLI_WEBKIT_FEATURES")
+    apply = choice == "1" or (choice != "0" and rendering == "cpu")
+    features = ["+UseDamagingInformationForCompositing", "-AsyncOverflowScrolling"] if apply else []
+    return env, rendering, features
+
+
+ENV, RENDERING, FEATURES = app_rendering()
+WATCHED = ("MiniBrowser", "WebKitWebProcess", "WebKitNetworkProcess", "Xvfb")
+
+
+def cpu_ticks():
+    """Clock ticks of CPU (user + system) used so far by each watched kind of process."""
+    out = dict.fromkeys(WATCHED, 0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                name = os.path.basename(f.read().split(b"\0")[0].decode(errors="replace"))
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if name in out:
+            out[name] += int(fields[11]) + int(fields[12])
+    return out
+
+
+def one_run(url, open_first, features):
     port = free_port()
-    wd = subprocess.Popen(["/usr/bin/WebKitWebDriver", f"--port={port}"],
+    wd = subprocess.Popen(["/usr/bin/WebKitWebDriver", f"--port={port}"], env=ENV,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(50):
@@ -85,7 +133,8 @@ def one_run(url):
                 time.sleep(0.1)
         caps = {"capabilities": {"alwaysMatch": {"browserName": "MiniBrowser",
                 "webkitgtk:browserOptions": {"binary": MINIBROWSER,
-                                             "args": ["--automation", "--geometry=1280x800"]}}}}
+                                             "args": ["--automation", "--geometry=1280x800"]
+                                             + ([f"--features={','.join(features)}"] if features else [])}}}}
         sid = call(port, "POST", "/session", caps)["value"]["sessionId"]
         call(port, "POST", f"/session/{sid}/url", {"url": url})
         for _ in range(200):
@@ -95,11 +144,21 @@ def one_run(url):
             if n:
                 break
             time.sleep(0.05)
+        if open_first:
+            opened = call(port, "POST", f"/session/{sid}/execute/async", {"script": OPEN_JS,
+                                                                          "args": []})["value"]
+            if opened is not True:
+                raise RuntimeError(f"first message not opened: {opened!r}")
         run = lambda frames, px: call(port, "POST", f"/session/{sid}/execute/async",  # noqa: E731
                                       {"script": FRAMES_JS % (frames, px), "args": []})["value"]
-        idle, fling = run(120, 0), run(FRAMES, PX)
+        idle = run(120, 0)
+        before = cpu_ticks()
+        fling = run(FRAMES, PX)
+        after = cpu_ticks()
         call(port, "DELETE", f"/session/{sid}")
-        return statistics.median(idle["frames"]), fling["frames"], fling["rows"]
+        tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+        cpu = {k: (after[k] - before[k]) * tick_ms / len(fling["frames"]) for k in WATCHED}
+        return statistics.median(idle["frames"]), fling["frames"], fling["rows"], cpu
     finally:
         wd.terminate()
         wd.wait(10)
@@ -107,40 +166,70 @@ def one_run(url):
         subprocess.run(["pkill", "-f", MINIBROWSER], check=False)
 
 
+# Opens the first message (a click, as a person does) and resolves once its body is shown.
+OPEN_JS = """
+const done = arguments[arguments.length - 1];
+document.querySelector('[data-testid=message-row]').click();
+const t0 = performance.now();
+(function wait() {
+  const pane = document.querySelector('[data-testid=reading-pane]');
+  if (pane && pane.querySelector('#reading-subject')) { setTimeout(() => done(true), 300); return; }
+  if (performance.now() - t0 > 10000) { done('no message shown'); return; }
+  requestAnimationFrame(wait);
+})();
+"""
+
+
 def pct(v, q):
     v = sorted(v)
     return round(v[min(len(v) - 1, int(round(q * (len(v) - 1))))], 1)
 
 
-def summary(cadences, frames):
+def summary(cadences, frames, cpus):
     cadence = statistics.median(cadences)
     return {"idle_frame_ms_p50": cadence, "frames": len(frames),
             "frame_ms_p50": pct(frames, 0.5), "frame_ms_p95": pct(frames, 0.95),
-            "dropped_share": round(sum(f > 1.5 * cadence for f in frames) / len(frames), 3)}
+            "dropped_share": round(sum(f > 1.5 * cadence for f in frames) / len(frames), 3),
+            # median over runs of the CPU ms per frame, per kind of process
+            "cpu_ms_per_frame": {k: round(statistics.median(c[k] for c in cpus), 1)
+                                 for k in WATCHED if any(c[k] for c in cpus)}}
 
 
 pli_srv, base_srv = serve(DIST, True), serve(os.path.join(HERE, "vanilla"), False)
-out = {"pli": ([], []), "vanilla": ([], [])}
-rows = {}
+CASES = [("pli", pli_srv, False), ("pli_reading", pli_srv, True), ("vanilla", base_srv, False)]
+modes = [("", FEATURES)]
+if os.environ.get("FEATURES") == "both" and FEATURES:
+    modes.append(("_webkit_defaults", []))
+out, rows = {}, {}
 for i in range(RUNS):
-    for name, srv in (("pli", pli_srv), ("vanilla", base_srv)):
-        for attempt in range(3):
-            try:
-                cadence, frames, n = one_run(f"http://127.0.0.1:{srv.server_address[1]}/")
-                break
-            except (OSError, KeyError, TypeError) as e:  # WebKitWebDriver errors now and then
-                print(f"[bench-scroll] {name} run {i + 1}: {e}; again", file=sys.stderr)
-                subprocess.run(["pkill", "-f", MINIBROWSER], check=False)
-        else:
-            raise RuntimeError(f"{name} run {i + 1} failed three times")
-        out[name][0].append(cadence)
-        out[name][1].extend(frames)
-        rows[name] = n
-        print(f"[bench-scroll] {name} run {i + 1}: p50 {pct(frames, 0.5)} ms", file=sys.stderr)
+    for suffix, features in modes:
+        for case, srv, open_first in CASES:
+            name = case + suffix
+            for attempt in range(3):
+                try:
+                    cadence, frames, n, cpu = one_run(
+                        f"http://127.0.0.1:{srv.server_address[1]}/", open_first, features)
+                    break
+                except (OSError, KeyError, TypeError) as e:  # WebKitWebDriver errors now and then
+                    print(f"[bench-scroll] {name} run {i + 1}: {e}; again", file=sys.stderr)
+                    subprocess.run(["pkill", "-f", MINIBROWSER], check=False)
+            else:
+                raise RuntimeError(f"{name} run {i + 1} failed three times")
+            got = out.setdefault(name, ([], [], []))
+            got[0].append(cadence)
+            got[1].extend(frames)
+            got[2].append(cpu)
+            rows[name] = n
+            print(f"[bench-scroll] {name} run {i + 1}: p50 {pct(frames, 0.5)} ms, web process "
+                  f"{cpu['WebKitWebProcess']:.1f} ms CPU/frame", file=sys.stderr)
 res = {name: dict(summary(*v), rows_in_dom=rows[name]) for name, v in out.items()}
-res["ratio_p50_pli_over_vanilla"] = round(res["pli"]["frame_ms_p50"] / res["vanilla"]["frame_ms_p50"], 2)
-res["ratio_p95_pli_over_vanilla"] = round(res["pli"]["frame_ms_p95"] / res["vanilla"]["frame_ms_p95"], 2)
+for suffix, _ in modes:
+    for case in ("pli", "pli_reading"):
+        a, b = res[case + suffix], res["vanilla" + suffix]
+        res[f"ratio_p95_{case}{suffix}_over_vanilla"] = round(a["frame_ms_p95"] / b["frame_ms_p95"], 2)
 res["setup"] = {"runs_each": RUNS, "frames_per_run": FRAMES, "px_per_frame": PX,
-                "engine": "WebKitGTK MiniBrowser, Xvfb 1280x800x24, software rendering",
-                "note": "a frame is dropped when its interval exceeds 1.5 x the idle cadence"}
+                "engine": "WebKitGTK MiniBrowser, Xvfb 1280x800x24",
+                "rendering": RENDERING, "webkit_features": FEATURES,
+                "note": "a frame is dropped when its interval exceeds 1.5 x the idle cadence; "
+                        "cpu_ms_per_frame: CPU time used during the scroll / frames"}
 print(json.dumps(res, indent=2))
