@@ -250,6 +250,7 @@ class Driver:
         while native == self.port:
             native = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env
         self.last = None
         self.log = open(os.path.join(WORK, "tauri-driver.log"), "w")
         self.proc = subprocess.Popen(
@@ -628,7 +629,11 @@ def scroll_test(driver, cfg):
     if opened is not True:
         raise RuntimeError(f"scroll: first message not opened: {opened!r}")
     reading, reading_cpu = measured_fling()
+    # The page as WebKit snapshots it (WebDriver) and the display as composited (X): compare
+    # them to see that limiting compositing to what changed (decision 0036) left nothing stale.
     driver.screenshot(sid, os.path.join(WORK, "scroll-pli.png"))
+    subprocess.run(["import", "-window", "root", os.path.join(WORK, "scroll-pli-display.png")],
+                   env=driver.env, capture_output=True)
     close_session(driver, sid, PLI_BIN)
     for what, v in (("idle", idle), ("fling", fling), ("reading", reading)):
         if not isinstance(v, dict) or "frames" not in v:
