@@ -17,15 +17,13 @@
 //! environment, Pli leaves both alone (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` keeps OpenGL).
 //!
 //! Painting is only half of a frame: WebKit then composites the page's layers into the window
-//! with OpenGL, still emulated by llvmpipe without a GPU. By default it composites the whole
-//! window each frame, whatever changed, and gives every scrollable area that overflows (the
-//! folder list, the reading pane) layers of its own, composited each frame too. With the list
-//! scrolling and a message open that cost ~47 ms of CPU per 16.7 ms frame here and three
-//! frames in four were late. Where Pli chose the CPU renderer it also sets two WebKit features
-//! ([`webkit_features`], decision 0036): compositing limited to what changed
-//! (`UseDamagingInformationForCompositing`, on by default from WebKitGTK 2.54) and scrollable
-//! areas painted with the page rather than composited (`AsyncOverflowScrolling` off, how
-//! WebKitGTK scrolled them before 2.40): ~12 ms per frame, none late (tests/bench/app/scroll).
+//! with OpenGL, still emulated by llvmpipe without a GPU, and gives every scrollable area that
+//! overflows (the folder list, the reading pane) layers of its own, composited each frame.
+//! With the list scrolling and a message open that cost ~40 ms of CPU per 16.7 ms frame in the
+//! app here and a third to two thirds of the frames were late. Where Pli chose the CPU renderer
+//! it also has WebKit paint scrollable areas with the page rather than composite them
+//! (feature `AsyncOverflowScrolling` off, [`webkit_features`], decision 0036): ~21-23 ms per
+//! frame, 0-5 % late (tests/bench/app).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -61,8 +59,6 @@ pub fn decide(env: &dyn Fn(&str) -> Option<OsString>, has_render_node: bool) -> 
     }
 }
 
-/// WebKit's feature that limits each frame's compositing to the region that changed.
-pub const DAMAGE_FEATURE: &str = "UseDamagingInformationForCompositing";
 /// WebKit's feature that gives overflowing scrollable areas composited layers of their own.
 pub const OVERFLOW_FEATURE: &str = "AsyncOverflowScrolling";
 /// Overrides [`webkit_features`]'s choice: `1` applies the features whatever the rendering,
@@ -83,7 +79,7 @@ pub fn webkit_features(
         _ => rendering == Rendering::Cpu,
     };
     if apply {
-        vec![(DAMAGE_FEATURE, true), (OVERFLOW_FEATURE, false)]
+        vec![(OVERFLOW_FEATURE, false)]
     } else {
         Vec::new()
     }
@@ -149,7 +145,7 @@ mod tests {
     fn webkit_features_follow_the_cpu_renderer() {
         assert_eq!(
             webkit_features(Rendering::Cpu, &env(&[])),
-            vec![(DAMAGE_FEATURE, true), (OVERFLOW_FEATURE, false)]
+            vec![(OVERFLOW_FEATURE, false)]
         );
         assert!(webkit_features(Rendering::Gpu, &env(&[])).is_empty());
         assert!(webkit_features(Rendering::AsConfigured, &env(&[])).is_empty());
@@ -160,16 +156,16 @@ mod tests {
         assert!(webkit_features(Rendering::Cpu, &env(&[(FEATURES_VAR, "0")])).is_empty());
         assert_eq!(
             webkit_features(Rendering::Gpu, &env(&[(FEATURES_VAR, "1")])).len(),
-            2
+            1
         );
         assert_eq!(
             webkit_features(Rendering::AsConfigured, &env(&[(FEATURES_VAR, "1")])).len(),
-            2
+            1
         );
         // Anything else is not a choice: the default stands.
         assert_eq!(
             webkit_features(Rendering::Cpu, &env(&[(FEATURES_VAR, "yes")])).len(),
-            2
+            1
         );
         assert!(webkit_features(Rendering::Gpu, &env(&[(FEATURES_VAR, "")])).is_empty());
     }

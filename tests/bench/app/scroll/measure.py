@@ -16,9 +16,8 @@ frame: steadier than the intervals on a shared machine. Runs alternate the cases
 
 The browser renders as the desktop app would on this machine (pli_core::rendering, decisions
 0035 and 0036): without a GPU render node, WebKit's CPU renderer
-(WEBKIT_SKIA_ENABLE_CPU_RENDERING=1) and the same WebKit features (compositing limited to what
-changed, scrollable areas painted rather than composited); PLI_WEBKIT_FEATURES=0/1 as for the
-app. FEATURES=both also runs every case with WebKit's default features (keys ending in
+(WEBKIT_SKIA_ENABLE_CPU_RENDERING=1) and the same WebKit feature (scrollable areas painted
+rather than composited); PLI_WEBKIT_FEATURES=0/1 as for the app. FEATURES=both also runs every case with WebKit's default features (keys ending in
 `_webkit_defaults`). Prints JSON. Not a test: it asserts nothing."""
 import functools
 import http.server
@@ -96,7 +95,7 @@ def app_rendering():
             env["WEBKIT_SKIA_ENABLE_CPU_RENDERING"] = "1"
     choice = os.environ.get("PLI_WEBKIT_FEATURES")
     apply = choice == "1" or (choice != "0" and rendering == "cpu")
-    features = ["+UseDamagingInformationForCompositing", "-AsyncOverflowScrolling"] if apply else []
+    features = ["-AsyncOverflowScrolling"] if apply else []
     return env, rendering, features
 
 
