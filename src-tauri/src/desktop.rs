@@ -100,7 +100,7 @@ pub fn lighten_webview(app: &AppHandle) {
             }
         });
         if let Err(e) = set {
-            tracing::debug!(error = %e, "webview cache model not set");
+            tracing::debug!(error = %e, "webview settings not applied");
         }
     }
     #[cfg(not(target_os = "linux"))]
