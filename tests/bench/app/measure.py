@@ -571,16 +571,7 @@ def tree_cpu_ticks(root):
 
 
 # Opens the first message (a click) and resolves once the reading pane shows it.
-OPEN_JS = """
-const done = arguments[arguments.length - 1];
-document.querySelector('[data-testid=message-row]').click();
-const t0 = performance.now();
-(function wait() {
-  if (document.querySelector('#reading-subject')) { setTimeout(() => done(true), 300); return; }
-  if (performance.now() - t0 > 10000) { done('no message shown'); return; }
-  requestAnimationFrame(wait);
-})();
-"""
+OPEN_JS = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scroll", "open.js")).read()
 
 
 def fling_summary(fling, cadence, cpu_ticks):

@@ -166,17 +166,7 @@ def one_run(url, open_first, features):
 
 
 # Opens the first message (a click, as a person does) and resolves once its body is shown.
-OPEN_JS = """
-const done = arguments[arguments.length - 1];
-document.querySelector('[data-testid=message-row]').click();
-const t0 = performance.now();
-(function wait() {
-  const pane = document.querySelector('[data-testid=reading-pane]');
-  if (pane && pane.querySelector('#reading-subject')) { setTimeout(() => done(true), 300); return; }
-  if (performance.now() - t0 > 10000) { done('no message shown'); return; }
-  requestAnimationFrame(wait);
-})();
-"""
+OPEN_JS = open(os.path.join(HERE, "open.js")).read()
 
 
 def pct(v, q):
