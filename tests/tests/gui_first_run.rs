@@ -4,7 +4,8 @@
 //! sandbox's dnsmasq publishes `_imaps._tcp` on 10993 and `_submission._tcp` on 10587, not the
 //! ports of the sandbox's own `pli.toml`), takes the trust anchors, writes the user's `pli.toml`
 //! where Pli looks for it, and the practitioner logs in and sees mail synced over the
-//! discovered server. Screenshots: `target/gui-screenshots/first-run-*.png`.
+//! discovered server. Screenshots: `target/gui-screenshots/first-run-*.png`. At the end, the
+//! shell's log shows that the webview was set up to paint as decisions 0035/0036 say.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -44,13 +45,18 @@ async fn a_practitioner_without_any_configuration_sets_up_pli_and_reads_mail() {
     let dir = tempfile::tempdir().unwrap();
     let (config_home, data_home) = (dir.path().join("config"), dir.path().join("data"));
     let wrapper = dir.path().join("pli-first-run");
+    // The shell's own log (info and above; it holds no secret; tracing writes to standard
+    // output) goes to a file the test reads at the end: how the webview was set up to paint.
+    let log = dir.path().join("pli-desktop.log");
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nunset PLI_CONFIG\nexport XDG_CONFIG_HOME='{}' XDG_DATA_HOME='{}'\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\nunset PLI_CONFIG\nexport XDG_CONFIG_HOME='{}' XDG_DATA_HOME='{}'\n\
+             export PLI_LOG=pli_desktop=info NO_COLOR=1\nexec '{}' \"$@\" >>'{}' 2>&1\n",
             config_home.display(),
             data_home.display(),
-            env("PLI_GUI_APP")
+            env("PLI_GUI_APP"),
+            log.display()
         ),
     )
     .unwrap();
@@ -67,6 +73,7 @@ async fn a_practitioner_without_any_configuration_sets_up_pli_and_reads_mail() {
     }
     s.quit().await.ok();
     result.unwrap();
+    webview_painted_as_decided(&std::fs::read_to_string(&log).unwrap());
 
     // The file is the user's own, complete, and loads like any configuration.
     let back = pli_core::config::Config::load(&written).unwrap();
@@ -317,4 +324,43 @@ async fn scenario(
     outcome?;
     shot(s, "07-new-mail").await;
     Ok(())
+}
+
+/// The shell applied its rendering decision (decisions 0035 and 0036) to the webview the
+/// person used: the WebKit features `pli_core::rendering::webkit_features` lists for the
+/// rendering it logged (on this machine without a GPU: AsyncOverflowScrolling off) were set
+/// through WebKit's API, none was missing, none was set that the decision does not list.
+fn webview_painted_as_decided(log: &str) {
+    use pli_core::rendering::{webkit_features, Rendering};
+    let first = |needle: &str| log.lines().find(|l| l.contains(needle));
+    let decided = first("webview rendering (decision 0035)")
+        .unwrap_or_else(|| panic!("the shell logged no rendering decision:\n{log}"));
+    let rendering = [
+        ("rendering=Cpu", Rendering::Cpu),
+        ("rendering=Gpu", Rendering::Gpu),
+        ("rendering=AsConfigured", Rendering::AsConfigured),
+    ]
+    .into_iter()
+    .find(|(text, _)| decided.contains(text))
+    .map(|(_, r)| r)
+    .unwrap_or_else(|| panic!("unknown rendering in {decided:?}"));
+    // The app ran with the test's environment (the wrapper only adds to it).
+    let expected = webkit_features(rendering, &|k| std::env::var_os(k));
+    let set: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("webview: WebKit feature"))
+        .collect();
+    for (id, on) in &expected {
+        assert!(
+            set.iter().any(|l| l.contains("WebKit feature set")
+                && l.contains(&format!("feature=\"{id}\""))
+                && l.contains(&format!("on={on}"))),
+            "{id} was not set to {on} in the webview ({rendering:?}):\n{log}"
+        );
+    }
+    assert_eq!(
+        set.len(),
+        expected.len(),
+        "features set in the webview besides {expected:?} ({rendering:?}):\n{log}"
+    );
 }
