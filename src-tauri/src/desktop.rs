@@ -86,21 +86,43 @@ pub fn setup_links(app: &AppHandle) {
 /// a single-page app does not use, which WebKit documents as substantially reducing memory
 /// (tests/bench/app measures the idle memory). Also applies the rendering choice to the
 /// webview's settings (`rendering::configure_webview`).
-pub fn lighten_webview(app: &AppHandle) {
+#[cfg(target_os = "linux")]
+fn prepare_webview(view: &webkit2gtk::WebView) {
+    use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+    if let Some(ctx) = view.context() {
+        ctx.set_cache_model(CacheModel::DocumentViewer);
+    }
+    if let Some(settings) = WebViewExt::settings(view) {
+        crate::rendering::configure_webview(&settings);
+    }
+}
+
+/// Whether [`prepare_webviews`] installed its hook.
+#[cfg(target_os = "linux")]
+static PREPARED_BEFORE_LOAD: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every webview of the app prepared ([`prepare_webview`]) before it loads its page:
+/// WebKit reads some settings (the compositor's) only when a page starts. Call after Tauri
+/// built the app (GTK is initialised) and before it runs (the window is created then).
+pub fn prepare_webviews() {
     #[cfg(target_os = "linux")]
-    if let Some(window) = app.get_webview_window("main") {
-        let set = window.with_webview(|wv| {
-            use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
-            let view = wv.inner();
-            if let Some(ctx) = view.context() {
-                ctx.set_cache_model(CacheModel::DocumentViewer);
+    if crate::webkit_features::on_new_webview(prepare_webview) {
+        PREPARED_BEFORE_LOAD.store(true, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        tracing::info!("webview: no hook before the first page; prepared once created");
+    }
+}
+
+/// If [`prepare_webviews`] could not hook in, prepares the main window's webview now that it
+/// exists (the page is loading: the settings read only at its start keep WebKit's defaults).
+pub fn prepare_webview_late(app: &AppHandle) {
+    #[cfg(target_os = "linux")]
+    if !PREPARED_BEFORE_LOAD.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Some(window) = app.get_webview_window("main") {
+            if let Err(e) = window.with_webview(|wv| prepare_webview(&wv.inner())) {
+                tracing::debug!(error = %e, "webview settings not applied");
             }
-            if let Some(settings) = WebViewExt::settings(&view) {
-                crate::rendering::configure_webview(&settings);
-            }
-        });
-        if let Err(e) = set {
-            tracing::debug!(error = %e, "webview settings not applied");
         }
     }
     #[cfg(not(target_os = "linux"))]

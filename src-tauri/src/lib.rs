@@ -39,7 +39,7 @@ pub fn run() {
     if let Some(r) = rendering::chosen() {
         tracing::info!(rendering = ?r, "webview rendering (decision 0035)");
     }
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         // First: a second launch (e.g. from a link) hands over to the running window.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             desktop::focus_main(app)
@@ -78,7 +78,7 @@ pub fn run() {
                         tracing::debug!(ms = since_start_ms(), "first page warm");
                     }
                 })?;
-            desktop::lighten_webview(app.handle());
+            desktop::prepare_webview_late(app.handle());
             if let Err(e) = desktop::setup_tray(app.handle()) {
                 tracing::warn!(error = %e, "no tray icon on this desktop");
             }
@@ -122,13 +122,15 @@ pub fn run() {
             commands::links::take_compose_requests,
         ])
         .build(tauri::generate_context!())
-        .expect("Pli could not start its window")
-        .run(|app, event| {
-            if let tauri::RunEvent::Exit = event {
-                if let Some(engine) = app.state::<AppState>().engine_now() {
-                    tauri::async_runtime::block_on(engine.shutdown());
-                }
-                updates::install_pending(app);
+        .expect("Pli could not start its window");
+    // Before `run` creates the window.
+    desktop::prepare_webviews();
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(engine) = app.state::<AppState>().engine_now() {
+                tauri::async_runtime::block_on(engine.shutdown());
             }
-        });
+            updates::install_pending(app);
+        }
+    });
 }

@@ -1,4 +1,4 @@
-//! Applies pli-core's choice of how the webview paints (decisions 0035 and 0036,
+//! Applies pli-core's choice of how the webview paints (decisions 0035 to 0037,
 //! `pli_core::rendering`): without a GPU, WebKit's CPU renderer and the WebKit features that
 //! keep compositing cheap on the CPU.
 
@@ -32,8 +32,9 @@ pub fn chosen() -> Option<Rendering> {
 }
 
 /// Applies the choice to the webview's own settings: the WebKit features
-/// [`webkit_features`] lists. Call before the page is first composited (the shell does it
-/// from `setup`, while the page is still loading); each outcome is logged.
+/// [`webkit_features`] lists. Call before the webview loads its page (the shell does it from a
+/// GTK hook as wry puts the webview in its window: `desktop::prepare_webviews`); each outcome
+/// is logged.
 pub fn configure_webview(settings: &webkit2gtk::Settings) {
     let rendering = chosen().unwrap_or(Rendering::AsConfigured);
     let features = webkit_features(rendering, &|k| std::env::var_os(k));

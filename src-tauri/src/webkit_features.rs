@@ -3,8 +3,11 @@
 //! (`dlsym` in the already loaded libwebkit2gtk), not linked: an older WebKitGTK still runs Pli,
 //! without the switch.
 //!
-//! The only unsafe code of the workspace, kept to these calls into WebKit's C API; every call's
-//! contract is the one WebKitGTK documents for it.
+//! Also the hook that lets the shell reach each webview before its first page load
+//! ([`on_new_webview`]): GLib's signal emission hooks, which glib-rs does not bind either.
+//!
+//! The only unsafe code of the workspace, kept to these calls into WebKit's and GLib's C API;
+//! every call's contract is the one WebKitGTK or GLib documents for it.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -106,4 +109,81 @@ pub fn set(settings: &webkit2gtk::Settings, id: &str, enabled: bool) -> Outcome 
         unref(list);
         outcome
     }
+}
+
+/// What [`on_new_webview`] calls.
+static ON_NEW_WEBVIEW: std::sync::OnceLock<fn(&webkit2gtk::WebView)> = std::sync::OnceLock::new();
+
+/// Calls `f` with every WebKit web view of the process when it is put into its window (GTK's
+/// `parent-set`): after wry created it and set its own settings, before it loads its first
+/// page. WebKit hands a page its settings when it starts loading it, and some (the compositor's)
+/// are read only then: a setting changed later, as `with_webview` does, comes too late for
+/// those. Returns false (and `f` is never called) if the hook could not be installed. Call on
+/// the main thread once GTK is initialised (tao does it when Tauri builds the app), before the
+/// window exists; a second call does nothing and returns false.
+pub fn on_new_webview(f: fn(&webkit2gtk::WebView)) -> bool {
+    use webkit2gtk::glib::gobject_ffi;
+    use webkit2gtk::glib::translate::IntoGlib;
+    use webkit2gtk::glib::StaticType;
+    if ON_NEW_WEBVIEW.set(f).is_err() {
+        return false;
+    }
+    let view_type = webkit2gtk::WebView::static_type().into_glib();
+    // SAFETY: the class reference is taken (and kept: signals are looked up in initialised
+    // classes) on a registered type; `parent-set` is GtkWidget's signal, which WebKitWebView
+    // inherits; the hook matches GSignalEmissionHook's signature and needs no data.
+    unsafe {
+        gobject_ffi::g_type_class_ref(view_type);
+        let signal = gobject_ffi::g_signal_lookup(c"parent-set".as_ptr(), view_type);
+        if signal == 0 {
+            return false;
+        }
+        gobject_ffi::g_signal_add_emission_hook(
+            signal,
+            0,
+            Some(parent_set),
+            std::ptr::null_mut(),
+            None,
+        );
+    }
+    true
+}
+
+/// The emission hook of GtkWidget's `parent-set`: the first parameter is the widget.
+unsafe extern "C" fn parent_set(
+    _hint: *mut webkit2gtk::glib::gobject_ffi::GSignalInvocationHint,
+    n_params: std::ffi::c_uint,
+    params: *const webkit2gtk::glib::gobject_ffi::GValue,
+    _data: *mut c_void,
+) -> webkit2gtk::glib::ffi::gboolean {
+    use webkit2gtk::glib::translate::FromGlibPtrNone;
+    use webkit2gtk::glib::{gobject_ffi, Cast, Object, ObjectExt};
+    if n_params >= 1 && !params.is_null() {
+        // SAFETY: GLib passes the emitting instance, a GtkWidget (a GObject), as the first
+        // value; `from_glib_none` takes a reference of our own for as long as we use it.
+        let object: Object = unsafe {
+            let raw = gobject_ffi::g_value_get_object(params);
+            if raw.is_null() {
+                return webkit2gtk::glib::ffi::GTRUE;
+            }
+            Object::from_glib_none(raw)
+        };
+        if let (Ok(view), Some(f)) = (
+            object.downcast::<webkit2gtk::WebView>(),
+            ON_NEW_WEBVIEW.get(),
+        ) {
+            // `parent-set` also fires when a widget is taken out of its parent (as the window
+            // closes): only a web view that now has a parent is being put in.
+            let placed = view
+                .property_value("parent")
+                .get::<Option<Object>>()
+                .is_ok_and(|p| p.is_some());
+            if placed {
+                // A panic must not unwind into GLib's C frames.
+                let _ = std::panic::catch_unwind(|| f(&view));
+            }
+        }
+    }
+    // Keep the hook: every web view of the process gets the same treatment.
+    webkit2gtk::glib::ffi::GTRUE
 }

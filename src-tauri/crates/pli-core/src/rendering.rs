@@ -17,13 +17,16 @@
 //! environment, Pli leaves both alone (`WEBKIT_SKIA_ENABLE_CPU_RENDERING=0` keeps OpenGL).
 //!
 //! Painting is only half of a frame: WebKit then composites the page's layers into the window
-//! with OpenGL, still emulated by llvmpipe without a GPU, and gives every scrollable area that
-//! overflows (the folder list, the reading pane) layers of its own, composited each frame.
-//! With the list scrolling and a message open that cost ~40 ms of CPU per 16.7 ms frame in the
-//! app here and a third to two thirds of the frames were late. Where Pli chose the CPU renderer
-//! it also has WebKit paint scrollable areas with the page rather than composite them
-//! (feature `AsyncOverflowScrolling` off, [`webkit_features`], decision 0036): 21-26 ms per
-//! frame, 0.3-8 % late (tests/bench/app).
+//! with OpenGL, still emulated by llvmpipe without a GPU, gives every scrollable area that
+//! overflows (the folder list, the reading pane) layers of its own, and composites the whole
+//! window each frame. With the list scrolling and a message open that cost ~30-40 ms of CPU
+//! per 16.7 ms frame in the app here and a sixth to two thirds of the frames were late. Where
+//! Pli chose the CPU renderer it also sets two WebKit features ([`webkit_features`]):
+//! scrollable areas painted with the page rather than composited (`AsyncOverflowScrolling`
+//! off, decision 0036) and compositing limited to what changed
+//! (`UseDamagingInformationForCompositing` on, WebKit's default from 2.54; decision 0037).
+//! The shell sets them before the webview loads its page, since WebKit reads the second only
+//! then. In the app: 11-14 ms of CPU per frame, no frame late (tests/bench/app).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -61,6 +64,9 @@ pub fn decide(env: &dyn Fn(&str) -> Option<OsString>, has_render_node: bool) -> 
 
 /// WebKit's feature that gives overflowing scrollable areas composited layers of their own.
 pub const OVERFLOW_FEATURE: &str = "AsyncOverflowScrolling";
+/// WebKit's feature that has the compositor redraw only the damaged parts of the window (read
+/// when the page's compositor is set up: it must be set before the first load).
+pub const DAMAGE_FEATURE: &str = "UseDamagingInformationForCompositing";
 /// Overrides [`webkit_features`]'s choice: `1` applies the features whatever the rendering,
 /// `0` leaves WebKit's defaults; anything else is ignored.
 pub const FEATURES_VAR: &str = "PLI_WEBKIT_FEATURES";
@@ -79,7 +85,7 @@ pub fn webkit_features(
         _ => rendering == Rendering::Cpu,
     };
     if apply {
-        vec![(OVERFLOW_FEATURE, false)]
+        vec![(OVERFLOW_FEATURE, false), (DAMAGE_FEATURE, true)]
     } else {
         Vec::new()
     }
@@ -145,7 +151,7 @@ mod tests {
     fn webkit_features_follow_the_cpu_renderer() {
         assert_eq!(
             webkit_features(Rendering::Cpu, &env(&[])),
-            vec![(OVERFLOW_FEATURE, false)]
+            vec![(OVERFLOW_FEATURE, false), (DAMAGE_FEATURE, true)]
         );
         assert!(webkit_features(Rendering::Gpu, &env(&[])).is_empty());
         assert!(webkit_features(Rendering::AsConfigured, &env(&[])).is_empty());
@@ -153,7 +159,7 @@ mod tests {
 
     #[test]
     fn webkit_features_can_be_forced_either_way() {
-        let ours = vec![(OVERFLOW_FEATURE, false)];
+        let ours = vec![(OVERFLOW_FEATURE, false), (DAMAGE_FEATURE, true)];
         assert!(webkit_features(Rendering::Cpu, &env(&[(FEATURES_VAR, "0")])).is_empty());
         assert_eq!(
             webkit_features(Rendering::Gpu, &env(&[(FEATURES_VAR, "1")])),

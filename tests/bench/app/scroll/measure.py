@@ -15,9 +15,11 @@ for FRAMES frames, and the CPU time the browser's processes (and Xvfb) used mean
 frame: steadier than the intervals on a shared machine. Runs alternate the cases.
 
 The browser renders as the desktop app would on this machine (pli_core::rendering, decisions
-0035 and 0036): without a GPU render node, WebKit's CPU renderer
-(WEBKIT_SKIA_ENABLE_CPU_RENDERING=1) and the same WebKit feature (scrollable areas painted
-rather than composited); PLI_WEBKIT_FEATURES=0/1 as for the app. FEATURES=both also runs every case with WebKit's default features (keys ending in
+0035 to 0037): without a GPU render node, WebKit's CPU renderer
+(WEBKIT_SKIA_ENABLE_CPU_RENDERING=1) and the same WebKit features (scrollable areas painted
+rather than composited, compositing limited to damage); PLI_WEBKIT_FEATURES=0/1 as for the
+app, BENCH_FEATURES=LIST (MiniBrowser's --features syntax, e.g. -AsyncOverflowScrolling) to
+try others. FEATURES=both also runs every case with WebKit's default features (keys ending in
 `_webkit_defaults`). Prints JSON. Not a test: it asserts nothing."""
 import functools
 import http.server
@@ -95,7 +97,10 @@ def app_rendering():
             env["WEBKIT_SKIA_ENABLE_CPU_RENDERING"] = "1"
     choice = os.environ.get("PLI_WEBKIT_FEATURES")
     apply = choice == "1" or (choice != "0" and rendering == "cpu")
-    features = ["-AsyncOverflowScrolling"] if apply else []
+    features = ["-AsyncOverflowScrolling", "+UseDamagingInformationForCompositing"] if apply else []
+    # A bench-only override, to compare variants: a comma-separated MiniBrowser --features list.
+    if "BENCH_FEATURES" in os.environ:
+        features = [f for f in os.environ["BENCH_FEATURES"].split(",") if f]
     return env, rendering, features
 
 
