@@ -34,6 +34,7 @@ mod parse;
 pub mod pdf;
 mod render;
 mod summary;
+mod terms;
 pub mod xdm;
 mod xml;
 

@@ -123,9 +123,9 @@ impl Composer<'_> {
         match (&p.low, &p.high) {
             (Some(a), Some(b)) if a.iso != b.iso => Some(format!(
                 "{} {} {} {}",
-                self.l.from,
+                self.l.terms.from,
                 fmt_time(a, self.lang),
-                self.l.to,
+                self.l.terms.to,
                 fmt_time(b, self.lang)
             )),
             (Some(a), _) | (None, Some(a)) => Some(fmt_time(a, self.lang)),
@@ -135,9 +135,9 @@ impl Composer<'_> {
 
     fn gender(&self, g: &Code) -> String {
         match g.code.as_deref() {
-            Some("F") => self.l.female.to_owned(),
-            Some("M") => self.l.male.to_owned(),
-            Some("U" | "UN") => self.l.unknown.to_owned(),
+            Some("F") => self.l.terms.female.to_owned(),
+            Some("M") => self.l.terms.male.to_owned(),
+            Some("U" | "UN") => self.l.terms.unknown.to_owned(),
             _ => g.label().unwrap_or("").to_owned(),
         }
     }
@@ -214,7 +214,7 @@ impl Composer<'_> {
         );
         self.out.gap(2.0);
         let title = if doc.title.trim().is_empty() {
-            l.document
+            l.terms.document
         } else {
             doc.title.as_str()
         };
@@ -232,17 +232,17 @@ impl Composer<'_> {
             let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
             if let Some(n) = p.names.first() {
                 if let Some(f) = n.birth_family() {
-                    rows.push((l.birth_name, vec![f.to_owned()]));
+                    rows.push((l.terms.birth_name, vec![f.to_owned()]));
                 }
                 if let Some(u) = n.used_family() {
-                    rows.push((l.used_name, vec![u.to_owned()]));
+                    rows.push((l.terms.used_name, vec![u.to_owned()]));
                 }
                 if let Some(g) = given_names(n) {
                     rows.push((l.given_names, vec![g.to_owned()]));
                 }
                 if n.family.is_empty() && n.given.is_empty() {
                     if let Some(t) = &n.text {
-                        rows.push((l.birth_name, vec![t.clone()]));
+                        rows.push((l.terms.birth_name, vec![t.clone()]));
                     }
                 }
             }
@@ -250,49 +250,55 @@ impl Composer<'_> {
                 rows.push((l.birth_date, vec![fmt_time(b, self.lang)]));
             }
             if let Some(g) = &p.gender {
-                rows.push((l.sex, vec![self.gender(g)]));
+                rows.push((l.terms.sex, vec![self.gender(g)]));
             }
             if let Some(bp) = &p.birth_place {
-                rows.push((l.birth_place, vec![bp.clone()]));
+                rows.push((l.terms.birth_place, vec![bp.clone()]));
             }
             if let Some(ins) = &p.ins {
                 let label = match ins.kind {
-                    InsKind::Nir => l.ins,
-                    InsKind::Nia => l.ins_nia,
-                    InsKind::TestNir => l.ins_test,
-                    InsKind::DemoNir => l.ins_demo,
+                    InsKind::Nir => l.terms.ins,
+                    InsKind::Nia => l.terms.ins_nia,
+                    InsKind::TestNir => l.terms.ins_test,
+                    InsKind::DemoNir => l.terms.ins_demo,
                 };
                 rows.push((label, vec![format!("{} (OID {})", ins.value, ins.oid)]));
             }
             if !p.other_ids.is_empty() {
                 rows.push((
-                    l.other_ids,
+                    l.terms.other_ids,
                     p.other_ids.iter().map(|i| i.display()).collect(),
                 ));
             }
-            self.facts(l.patient, rows);
+            self.facts(l.terms.patient, rows);
         }
 
         let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
         if let Some(c) = &doc.type_code {
-            rows.push((l.doc_type, vec![Self::code_text(c)]));
+            rows.push((l.terms.doc_type, vec![Self::code_text(c)]));
         }
         if let Some(t) = &doc.effective_time {
             rows.push((l.doc_date, vec![fmt_time(t, self.lang)]));
         }
         if let Some(v) = &doc.version {
-            rows.push((l.version, vec![v.clone()]));
+            rows.push((l.terms.version, vec![v.clone()]));
         }
         match doc.confidentiality.as_ref().and_then(|c| c.code.as_deref()) {
-            Some("R") => rows.push((l.confidentiality, vec![l.confidential.to_owned()])),
-            Some("V") => rows.push((l.confidentiality, vec![l.very_confidential.to_owned()])),
+            Some("R") => rows.push((
+                l.terms.confidentiality,
+                vec![l.terms.confidential.to_owned()],
+            )),
+            Some("V") => rows.push((
+                l.terms.confidentiality,
+                vec![l.terms.very_confidential.to_owned()],
+            )),
             _ => {}
         }
         if !doc.authors.is_empty() {
             let title = if doc.authors.len() > 1 {
-                l.authors
+                l.terms.authors
             } else {
-                l.author
+                l.terms.author
             };
             rows.push((
                 title,
@@ -304,10 +310,10 @@ impl Composer<'_> {
             if let Some(time) = &a.time {
                 t.push_str(&format!(", {} {}", l.signed_on, fmt_time(time, self.lang)));
             }
-            rows.push((l.legal_authenticator, vec![t]));
+            rows.push((l.terms.legal_authenticator, vec![t]));
         }
         if let Some(name) = doc.custodian.as_ref().and_then(|c| c.name.clone()) {
-            rows.push((l.custodian, vec![name]));
+            rows.push((l.terms.custodian, vec![name]));
         }
         for se in &doc.service_events {
             let mut parts: Vec<String> = Vec::new();
@@ -318,7 +324,7 @@ impl Composer<'_> {
                 parts.push(p);
             }
             if !parts.is_empty() {
-                rows.push((l.service_event, vec![parts.join(", ")]));
+                rows.push((l.terms.service_event, vec![parts.join(", ")]));
             }
         }
         if let Some(e) = &doc.encounter {
@@ -333,16 +339,16 @@ impl Composer<'_> {
                 parts.push(loc.clone());
             }
             if !parts.is_empty() {
-                rows.push((l.encounter, vec![parts.join(", ")]));
+                rows.push((l.terms.encounter, vec![parts.join(", ")]));
             }
         }
         if !doc.recipients.is_empty() {
             rows.push((
-                l.recipients,
+                l.terms.recipients,
                 doc.recipients.iter().map(|a| self.actor_text(a)).collect(),
             ));
         }
-        self.facts(l.document, rows);
+        self.facts(l.terms.document, rows);
     }
 
     fn heading(&mut self, text: &str, depth: usize) {
@@ -391,7 +397,7 @@ impl Composer<'_> {
                 }
                 // The CI-SIS "PDF copy" section: mentioned, not reproduced.
                 if sections.iter().any(Section::is_pdf_copy) {
-                    self.heading(self.l.pdf_copy_title, 0);
+                    self.heading(self.l.terms.pdf_version, 0);
                     self.out.paragraph(
                         &text_items(self.l.pdf_copy_text, Style::BODY.italic()),
                         MARGIN_X,
@@ -414,13 +420,13 @@ impl Composer<'_> {
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .or_else(|| s.code.as_ref().and_then(Code::label))
-            .unwrap_or(self.l.untitled_section)
+            .unwrap_or(self.l.terms.untitled_section)
             .to_owned();
         self.heading(&title, depth);
         if s.text.is_empty() {
             if s.sections.is_empty() {
                 self.out.paragraph(
-                    &text_items(self.l.empty_section, Style::BODY.italic().gray(0.4)),
+                    &text_items(self.l.terms.empty_section, Style::BODY.italic().gray(0.4)),
                     MARGIN_X,
                     CONTENT_W,
                     Align::Left,
@@ -465,9 +471,9 @@ impl Composer<'_> {
 
     fn lab_table(&mut self) {
         let (l, lang) = (self.l, self.lang);
-        self.heading(l.lab_title, 0);
+        self.heading(l.terms.lab_title, 0);
         self.out.paragraph(
-            &text_items(l.lab_hint, Style::BODY.sized(8.5).gray(0.35)),
+            &text_items(l.terms.lab_hint, Style::BODY.sized(8.5).gray(0.35)),
             MARGIN_X,
             CONTENT_W,
             Align::Left,
@@ -484,11 +490,11 @@ impl Composer<'_> {
         };
         table.rows.push(Row {
             cells: [
-                l.analysis,
-                l.result,
-                l.unit,
-                l.reference_range,
-                l.interpretation,
+                l.terms.analysis,
+                l.terms.result,
+                l.terms.unit,
+                l.terms.reference_range,
+                l.terms.interpretation,
             ]
             .iter()
             .map(|t| cell(t, head))

@@ -65,7 +65,7 @@ fn section(ctx: &mut Ctx<'_>, s: &Section, depth: usize) {
             .unwrap_or_default();
     if s.is_pdf_copy() {
         let _ = writeln!(ctx.out, "<section class=\"cda-section pdf-copy\"{id_attr}>");
-        let _ = writeln!(ctx.out, "<h{level}>{}</h{level}>", ctx.l.pdf_version);
+        let _ = writeln!(ctx.out, "<h{level}>{}</h{level}>", ctx.l.terms.pdf_version);
         let pdf = first_pdf_ref(&s.text, ctx.doc).or_else(|| {
             ctx.doc
                 .media
@@ -88,7 +88,7 @@ fn section(ctx: &mut Ctx<'_>, s: &Section, depth: usize) {
             .title
             .as_deref()
             .or_else(|| s.code.as_ref().and_then(Code::label))
-            .unwrap_or(ctx.l.untitled_section);
+            .unwrap_or(ctx.l.terms.untitled_section);
         let code_title = s
             .code
             .as_ref()
@@ -113,7 +113,11 @@ fn section(ctx: &mut Ctx<'_>, s: &Section, depth: usize) {
                 ctx.out.push_str("</ol>\n");
             }
         } else if s.sections.is_empty() {
-            let _ = writeln!(ctx.out, "<p class=\"muted\">{}</p>", ctx.l.empty_section);
+            let _ = writeln!(
+                ctx.out,
+                "<p class=\"muted\">{}</p>",
+                ctx.l.terms.empty_section
+            );
         }
         for sub in &s.sections {
             section(ctx, sub, depth + 1);
@@ -358,7 +362,7 @@ fn multimedia(ctx: &mut Ctx<'_>, e: &Element, refs: &[String], notes: &mut Vec<(
                 let _ = write!(
                     ctx.out,
                     "<span class=\"media-note\">{}</span>",
-                    ctx.l.missing_media
+                    ctx.l.terms.missing_media
                 );
             }
         }
@@ -380,12 +384,12 @@ fn media_label(ctx: &mut Ctx<'_>, index: usize, m: &Media) {
     }
     match m.sniffed_type {
         "application/pdf" => {
-            let _ = write!(ctx.out, "{} PDF", l.attachment);
+            let _ = write!(ctx.out, "{} PDF", l.terms.attachment);
             open_button(ctx, index, m, l.open_pdf);
         }
         "text/html" | "image/svg+xml" => ctx.out.push_str(l.active_refused),
         other => {
-            let _ = write!(ctx.out, "{} ({})", l.attachment, esc(other));
+            let _ = write!(ctx.out, "{} ({})", l.terms.attachment, esc(other));
             open_button(ctx, index, m, l.open_attachment);
         }
     }
@@ -440,7 +444,7 @@ fn non_xml(ctx: &mut Ctx<'_>, m: &Media, index: usize) {
             let _ = write!(
                 ctx.out,
                 "<div class=\"n1-card\"><div><p class=\"strong\">{}</p><p>",
-                l.attachment
+                l.terms.attachment
             );
             media_label(ctx, index, m);
             let _ = writeln!(
@@ -502,7 +506,7 @@ fn lab_table(ctx: &mut Ctx<'_>) {
         out,
         "<section class=\"lab-results\">\n<h2>{}</h2>\n<p class=\"muted\">{}</p>\n<div class=\"table-wrap\"><table class=\"results\">\
          <thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>",
-        l.lab_title, l.lab_hint, l.analysis, l.result, l.unit, l.reference_range, l.interpretation
+        l.terms.lab_title, l.terms.lab_hint, l.terms.analysis, l.terms.result, l.terms.unit, l.terms.reference_range, l.terms.interpretation
     );
     let mut current: Option<&str> = None;
     for r in &ctx.doc.lab_results {

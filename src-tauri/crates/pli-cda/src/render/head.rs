@@ -27,13 +27,16 @@ pub(super) fn header(ctx: &mut Ctx<'_>) {
         meta.push(format!("{} {}", l.created, esc(&fmt_time(t, lang))));
     }
     if let Some(v) = &doc.version {
-        meta.push(format!("{} {}", l.version, esc(v)));
+        meta.push(format!("{} {}", l.terms.version, esc(v)));
     }
     match doc.confidentiality.as_ref().and_then(|c| c.code.as_deref()) {
-        Some("R") => meta.push(format!("<span class=\"badge\">{}</span>", l.confidential)),
+        Some("R") => meta.push(format!(
+            "<span class=\"badge\">{}</span>",
+            l.terms.confidential
+        )),
         Some("V") => meta.push(format!(
             "<span class=\"badge strong\">{}</span>",
-            l.very_confidential
+            l.terms.very_confidential
         )),
         _ => {}
     }
@@ -53,16 +56,16 @@ pub(super) fn header(ctx: &mut Ctx<'_>) {
     out.push_str("<div class=\"cards\">\n");
     if let Some(p) = &doc.patient {
         out.push_str("<section class=\"card patient\">\n");
-        let _ = writeln!(out, "<h2>{}</h2>", l.patient);
+        let _ = writeln!(out, "<h2>{}</h2>", l.terms.patient);
         patient_card(out, p, ctx.options.mask_ins, l, lang);
         out.push_str("</section>\n");
     }
     if !doc.authors.is_empty() {
         out.push_str("<section class=\"card\">\n");
         let title = if doc.authors.len() > 1 {
-            l.authors
+            l.terms.authors
         } else {
-            l.author
+            l.terms.author
         };
         let _ = writeln!(out, "<h2>{title}</h2>");
         for a in &doc.authors {
@@ -72,7 +75,7 @@ pub(super) fn header(ctx: &mut Ctx<'_>) {
     }
     if let Some(e) = &doc.encounter {
         out.push_str("<section class=\"card\">\n");
-        let _ = writeln!(out, "<h2>{}</h2>", l.encounter);
+        let _ = writeln!(out, "<h2>{}</h2>", l.terms.encounter);
         if let Some(c) = e.code.as_ref().and_then(Code::label) {
             let _ = writeln!(out, "<p class=\"strong\">{}</p>", esc(c));
         }
@@ -94,7 +97,7 @@ pub(super) fn header(ctx: &mut Ctx<'_>) {
     }
     for se in &doc.service_events {
         out.push_str("<section class=\"card\">\n");
-        let _ = writeln!(out, "<h2>{}</h2>", l.service_event);
+        let _ = writeln!(out, "<h2>{}</h2>", l.terms.service_event);
         if let Some(c) = se.code.as_ref().and_then(Code::label) {
             let _ = writeln!(out, "<p class=\"strong\">{}</p>", esc(c));
         }
@@ -123,7 +126,7 @@ fn patient_card(out: &mut String, p: &Patient, mask: bool, l: &super::Labels, la
             let _ = write!(
                 out,
                 " <span class=\"muted\">({} : {})</span>",
-                l.used_name,
+                l.terms.used_name,
                 esc(u)
             );
         }
@@ -134,17 +137,17 @@ fn patient_card(out: &mut String, p: &Patient, mask: bool, l: &super::Labels, la
         facts.push(format!("{} {}", l.born, esc(&fmt_time(b, lang))));
     }
     if let Some(g) = &p.gender {
-        facts.push(format!("{} : {}", l.sex, esc(&gender(g, l))));
+        facts.push(format!("{} : {}", l.terms.sex, esc(&gender(g, l))));
     }
     if !facts.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", facts.join(" · "));
     }
     if let Some(ins) = &p.ins {
         let label = match ins.kind {
-            InsKind::Nir => l.ins,
-            InsKind::Nia => l.ins_nia,
-            InsKind::TestNir => l.ins_test,
-            InsKind::DemoNir => l.ins_demo,
+            InsKind::Nir => l.terms.ins,
+            InsKind::Nia => l.terms.ins_nia,
+            InsKind::TestNir => l.terms.ins_test,
+            InsKind::DemoNir => l.terms.ins_demo,
         };
         let value = if mask {
             let keep: String = ins
@@ -171,9 +174,9 @@ fn patient_card(out: &mut String, p: &Patient, mask: bool, l: &super::Labels, la
 
 fn gender(g: &Code, l: &super::Labels) -> String {
     match g.code.as_deref() {
-        Some("F") => l.female.to_owned(),
-        Some("M") => l.male.to_owned(),
-        Some("U" | "UN") => l.unknown.to_owned(),
+        Some("F") => l.terms.female.to_owned(),
+        Some("M") => l.terms.male.to_owned(),
+        Some("U" | "UN") => l.terms.unknown.to_owned(),
         _ => g.label().unwrap_or("").to_owned(),
     }
 }
@@ -202,9 +205,9 @@ fn period_text(p: &Period, ctx: &Ctx<'_>) -> Option<String> {
     match (&p.low, &p.high) {
         (Some(a), Some(b)) if a.iso != b.iso => Some(format!(
             "{} {} {} {}",
-            ctx.l.from,
+            ctx.l.terms.from,
             esc(&fmt_time(a, lang)),
-            ctx.l.to,
+            ctx.l.terms.to,
             esc(&fmt_time(b, lang))
         )),
         (Some(a), _) => Some(esc(&fmt_time(a, lang))),
@@ -226,7 +229,7 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
     // Document
     let mut rows: Vec<(&str, String)> = Vec::new();
     if let Some(c) = &doc.type_code {
-        rows.push((l.doc_type, code_text(c)));
+        rows.push((l.terms.doc_type, code_text(c)));
     }
     rows.push((l.level, doc.level().to_owned()));
     if let Some(id) = &doc.id {
@@ -236,13 +239,13 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
         rows.push((l.set_id, esc(&id.display())));
     }
     if let Some(v) = &doc.version {
-        rows.push((l.version, esc(v)));
+        rows.push((l.terms.version, esc(v)));
     }
     if let Some(t) = &doc.effective_time {
         rows.push((l.created, esc(&fmt_time(t, lang))));
     }
     if let Some(c) = &doc.confidentiality {
-        rows.push((l.confidentiality, code_text(c)));
+        rows.push((l.terms.confidentiality, code_text(c)));
     }
     if let Some(lg) = &doc.language {
         rows.push((l.language, esc(lg)));
@@ -250,24 +253,24 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
     if let Some(p) = &doc.parent_document {
         rows.push((l.replaces, esc(&p.display())));
     }
-    block(&mut f, l.document, &rows);
+    block(&mut f, l.terms.document, &rows);
 
     if let Some(p) = &doc.patient {
         let mut rows: Vec<(&str, String)> = Vec::new();
         for n in &p.names {
-            rows.push((l.birth_name, esc(&name_full(n))));
+            rows.push((l.terms.birth_name, esc(&name_full(n))));
             if let Some(u) = n.used_family() {
-                rows.push((l.used_name, esc(u)));
+                rows.push((l.terms.used_name, esc(u)));
             }
         }
         if let Some(b) = &p.birth_time {
             rows.push((l.born, esc(&fmt_time(b, lang))));
         }
         if let Some(g) = &p.gender {
-            rows.push((l.sex, esc(&gender(g, l))));
+            rows.push((l.terms.sex, esc(&gender(g, l))));
         }
         if let Some(bp) = &p.birth_place {
-            rows.push((l.birth_place, esc(bp)));
+            rows.push((l.terms.birth_place, esc(bp)));
         }
         if let Some(ins) = &p.ins {
             let shown = if ctx.options.mask_ins {
@@ -275,10 +278,10 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
             } else {
                 ins.value.clone()
             };
-            rows.push((l.ins, esc(&format!("{shown} ({})", ins.oid))));
+            rows.push((l.terms.ins, esc(&format!("{shown} ({})", ins.oid))));
         }
         if !p.other_ids.is_empty() {
-            rows.push((l.other_ids, ids_text(&p.other_ids)));
+            rows.push((l.terms.other_ids, ids_text(&p.other_ids)));
         }
         match (&p.ins, ctx.options.mask_ins) {
             // The MSSanté patient mailbox is built from the INS: mask it there too.
@@ -298,22 +301,22 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
         if let Some(g) = &p.guardian {
             rows.push((l.guardian, esc(g)));
         }
-        block(&mut f, l.patient, &rows);
+        block(&mut f, l.terms.patient, &rows);
     }
 
     for a in &doc.authors {
-        let title = l.author;
+        let title = l.terms.author;
         block(&mut f, title, &actor_rows(a, l, lang, None));
     }
     if let Some(la) = &doc.legal_authenticator {
         block(
             &mut f,
-            l.legal_authenticator,
+            l.terms.legal_authenticator,
             &actor_rows(la, l, lang, Some(l.signed_on)),
         );
     }
     if let Some(c) = &doc.custodian {
-        block(&mut f, l.custodian, &org_rows(c, l));
+        block(&mut f, l.terms.custodian, &org_rows(c, l));
     }
     if !doc.recipients.is_empty() {
         let rows: Vec<(&str, String)> = doc
@@ -329,7 +332,7 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
                 ("", v)
             })
             .collect();
-        block(&mut f, l.recipients, &rows);
+        block(&mut f, l.terms.recipients, &rows);
     }
     if !doc.informants.is_empty() {
         let rows: Vec<(&str, String)> = doc
@@ -355,7 +358,7 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
     if let Some(e) = &doc.encounter {
         let mut rows: Vec<(&str, String)> = Vec::new();
         if let Some(c) = &e.code {
-            rows.push((l.doc_type, code_text(c)));
+            rows.push((l.terms.doc_type, code_text(c)));
         }
         if !e.ids.is_empty() {
             rows.push((l.identifier, ids_text(&e.ids)));
@@ -369,7 +372,7 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
         if let Some(r) = &e.responsible {
             rows.push((l.responsible, esc(&r.display_name())));
         }
-        block(&mut f, l.encounter, &rows);
+        block(&mut f, l.terms.encounter, &rows);
     }
     for se in &doc.service_events {
         let mut rows: Vec<(&str, String)> = Vec::new();
@@ -382,7 +385,7 @@ pub(super) fn footer(ctx: &mut Ctx<'_>) {
         for p in &se.performers {
             rows.push((l.performers, esc(&p.display_name())));
         }
-        block(&mut f, l.service_event, &rows);
+        block(&mut f, l.terms.service_event, &rows);
     }
     f.push_str("</div>\n</footer>\n");
     ctx.out.push_str(&f);

@@ -154,8 +154,8 @@ impl Composer<'_> {
                         Some((_, m)) if m.sniffed_type == "application/pdf" => {
                             self.l.pdf_file.to_owned()
                         }
-                        Some((_, m)) => format!("{} ({})", self.l.attachment, m.sniffed_type),
-                        None => self.l.missing_media.to_owned(),
+                        Some((_, m)) => format!("{} ({})", self.l.terms.attachment, m.sniffed_type),
+                        None => self.l.terms.missing_media.to_owned(),
                     };
                     flow.inline.text(&format!("[{what}]"), note);
                     flow.inline.space(note);
