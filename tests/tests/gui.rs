@@ -1,7 +1,9 @@
 //! The built desktop app, started under Xvfb and driven through tauri-driver + WebKitWebDriver
 //! as a person uses it, against the sandbox servers. `scripts/test` builds the app and starts
 //! Xvfb and tauri-driver; it passes `PLI_GUI_APP` (the binary) and `PLI_WEBDRIVER_URL`.
-//! Screenshots of each step land in `target/gui-screenshots/`.
+//! Screenshots of each step land in `target/gui-screenshots/`; at three of them (the inbox,
+//! the CR-BIO N3, the N1's PDF) the X display is compared with WebKit's snapshot of the page
+//! (`on_screen_as_painted`: what the person sees is what was painted).
 //!
 //! One scenario, in order (each step needs the previous one): the login screen; log in
 //! through the sandbox PSC by CIBA (auto-approved by the sandbox like a tap on the e-CPS
@@ -40,6 +42,59 @@ async fn shot(s: &Session, name: &str) {
     let dir = repo_root().join("target/gui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+}
+
+/// What the person sees is what WebKit painted: the X display (what the compositor put on
+/// screen; the window fills it) against WebKit's own snapshot of the page, both saved beside
+/// the screenshots (`NAME-screen.png`, `NAME-painted.png`). Without a GPU the shell has WebKit
+/// composite only what changed (decision 0037): a missed damage region would leave stale
+/// pixels on screen that WebDriver's snapshots never show. A few differing pixels are allowed
+/// (a text caret, a progress bar's step between the two captures); a stale area is thousands.
+async fn on_screen_as_painted(s: &Session, name: &str) -> anyhow::Result<()> {
+    const MOST_PIXELS_APART: f64 = 500.0;
+    let dir = repo_root().join("target/gui-screenshots");
+    std::fs::create_dir_all(&dir)?;
+    let (screen, painted) = (
+        dir.join(format!("{name}-screen.png")),
+        dir.join(format!("{name}-painted.png")),
+    );
+    // Let the compositor present the last frame.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let png = s.screenshot().await?;
+    anyhow::ensure!(png.len() > 24 && png.starts_with(b"\x89PNG"), "not a PNG");
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into()?),
+        u32::from_be_bytes(png[20..24].try_into()?),
+    );
+    std::fs::write(&painted, &png)?;
+    let grab = std::process::Command::new("import")
+        .args(["-window", "root", "-crop", &format!("{w}x{h}+0+0")])
+        .arg(&screen)
+        .output()?;
+    anyhow::ensure!(
+        grab.status.success(),
+        "import: {}",
+        String::from_utf8_lossy(&grab.stderr)
+    );
+    let cmp = std::process::Command::new("compare")
+        .args(["-metric", "AE", "-fuzz", "2%"])
+        .arg(&screen)
+        .arg(&painted)
+        .arg("null:")
+        .output()?;
+    let report = String::from_utf8_lossy(&cmp.stderr);
+    let apart: f64 = report
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("compare: {report}"))?;
+    anyhow::ensure!(
+        apart <= MOST_PIXELS_APART,
+        "{name}: the screen and WebKit's snapshot differ in {apart} pixels (see {} and {})",
+        screen.display(),
+        painted.display()
+    );
+    Ok(())
 }
 
 /// The tray icon's object: libayatana-appindicator exports Pli's tray as a
@@ -314,6 +369,7 @@ async fn scenario(
     )
     .await?;
     shot(s, "03-inbox").await;
+    on_screen_as_painted(s, "03-inbox").await?;
 
     // 3b. The tray icon, read on the session bus as a desktop panel reads it: its menu opens
     //     or quits Pli, and its label is the unread count the window shows.
@@ -411,6 +467,7 @@ async fn scenario(
         "the document frame is fully sandboxed"
     );
     shot(s, "08-cr-bio-n3").await;
+    on_screen_as_painted(s, "08-cr-bio-n3").await?;
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
     )
@@ -438,6 +495,7 @@ async fn scenario(
     .await?;
     s.wait_for("[data-testid=pdf-viewer] canvas", LONG).await?;
     shot(s, "09-n1-document").await;
+    on_screen_as_painted(s, "09-n1-document").await?;
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
     )
