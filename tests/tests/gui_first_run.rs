@@ -45,14 +45,14 @@ async fn a_practitioner_without_any_configuration_sets_up_pli_and_reads_mail() {
     let dir = tempfile::tempdir().unwrap();
     let (config_home, data_home) = (dir.path().join("config"), dir.path().join("data"));
     let wrapper = dir.path().join("pli-first-run");
-    // The shell's own log (info and above; it holds no secret; tracing writes to standard
+    // The shell's own log (its start-up steps; it holds no secret; tracing writes to standard
     // output) goes to a file the test reads at the end: how the webview was set up to paint.
     let log = dir.path().join("pli-desktop.log");
     std::fs::write(
         &wrapper,
         format!(
             "#!/bin/sh\nunset PLI_CONFIG\nexport XDG_CONFIG_HOME='{}' XDG_DATA_HOME='{}'\n\
-             export PLI_LOG=pli_desktop=info NO_COLOR=1\nexec '{}' \"$@\" >>'{}' 2>&1\n",
+             export PLI_LOG=pli_desktop=debug NO_COLOR=1\nexec '{}' \"$@\" >>'{}' 2>&1\n",
             config_home.display(),
             data_home.display(),
             env("PLI_GUI_APP"),
@@ -328,8 +328,9 @@ async fn scenario(
 
 /// The shell applied its rendering decision (decisions 0035 and 0036) to the webview the
 /// person used: the WebKit features `pli_core::rendering::webkit_features` lists for the
-/// rendering it logged (on this machine without a GPU: AsyncOverflowScrolling off) were set
-/// through WebKit's API, none was missing, none was set that the decision does not list.
+/// rendering it logged (on this machine without a GPU: AsyncOverflowScrolling off, damage-limited
+/// compositing on) were set through WebKit's API before the page loaded, none was missing, none
+/// was set that the decision does not list.
 fn webview_painted_as_decided(log: &str) {
     use pli_core::rendering::{webkit_features, Rendering};
     let first = |needle: &str| log.lines().find(|l| l.contains(needle));
@@ -363,4 +364,21 @@ fn webview_painted_as_decided(log: &str) {
         expected.len(),
         "features set in the webview besides {expected:?} ({rendering:?}):\n{log}"
     );
+    // Set before the page loaded (decision 0037: WebKit reads some only then): from the hook
+    // as the webview went into its window, before Tauri's `setup` (where the page is loading
+    // already), not by the late fallback.
+    assert!(
+        first("no hook before the first page").is_none(),
+        "the shell fell back to setting the webview up late:\n{log}"
+    );
+    if let Some(last) = set.last() {
+        let lines: Vec<&str> = log.lines().collect();
+        let at = |line: &str| lines.iter().position(|l| *l == line);
+        let window = first("setup: window created")
+            .unwrap_or_else(|| panic!("no 'setup: window created' step in the log:\n{log}"));
+        assert!(
+            at(last) < at(window),
+            "features set after the window's page started loading:\n{log}"
+        );
+    }
 }
