@@ -157,6 +157,7 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
             subject: "Résultats TROD".into(),
             body: format!("Bonjour,\nci-joint le compte rendu (réf {stamp}).\n"),
             receipt: true,
+            delivery_receipt: true,
             attachments: vec![FileInput {
                 name: "trod.xml".into(),
                 base64: base64::engine::general_purpose::STANDARD.encode(&cda),
@@ -209,8 +210,8 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
         "{:?}",
         d.deliveries
     );
-    // The delivery status notification (RFC 3461: the receipt toggle also asks the server for
-    // NOTIFY=SUCCESS) comes back from the operator's MTA and is tied to the same message, with
+    // The delivery status notification (RFC 3461: the delivery-receipt toggle asks the server
+    // for NOTIFY=SUCCESS) comes back from the operator's MTA and is tied to the same message, with
     // its 2.x.x status code.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {

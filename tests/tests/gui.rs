@@ -11,7 +11,8 @@
 //! exchange with a patient (the patient's mailbox, read by the Dovecot master user, receives
 //! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
 //! opening that CR-BIO N3, then an N1 document; composing to a directory result with a CDA
-//! attached (it arrives as IHE XDM); a draft that reaches the server's Drafts folder by itself
+//! attached and both receipts asked for (it arrives as IHE XDM asking for a read receipt; the
+//! operator reports the delivery); a draft that reaches the server's Drafts folder by itself
 //! and is taken up from there, then discarded (its copy leaves the server); the audit view;
 //! beside the window, the tray icon as a panel reads it on the session bus (menu, unread
 //! count). Messages are found by search, not by scrolling: the sandbox mailboxes grow with
@@ -501,7 +502,8 @@ async fn scenario(
     )
     .await?;
 
-    // 8. Compose to a directory result (Bruno GIRARD) with a CDA attached: arrives as XDM.
+    // 8. Compose to a directory result (Bruno GIRARD) with a CDA attached, read and delivery
+    //    receipts asked for: arrives as XDM, asking for a read receipt; the delivery is reported.
     let before = uids_with_header(cfg, gp_mailbox, "X-MSS-CODECDA").await;
     s.click("[data-testid=compose-new]", SHORT).await?;
     s.type_into("#compose-to", "girard", SHORT).await?;
@@ -523,6 +525,10 @@ async fn scenario(
         SHORT,
     )
     .await?;
+    // Both receipts asked for (ECO.2.3.1, RFC 8098): two toggles.
+    s.click("[data-testid=compose-receipt]", SHORT).await?;
+    s.click("[data-testid=compose-delivery-receipt]", SHORT)
+        .await?;
     shot(s, "10-compose").await;
     s.click("[data-testid=send]", SHORT).await?;
     let state = s
@@ -544,6 +550,34 @@ async fn scenario(
         .expect("IHE_XDM.ZIP attached");
     let pkg = pli_cda::xdm::read(zip.contents()).expect("a valid XDM package");
     assert_eq!(pkg.documents.len(), 1);
+    // The read receipt is asked of the recipient, to Anne's address.
+    let anne_mailbox = anne.personal_mailbox.clone().unwrap();
+    let mdn_to = msg
+        .header_raw("Disposition-Notification-To")
+        .unwrap_or_default();
+    assert!(mdn_to.contains(anne_mailbox.as_str()), "{mdn_to:?}");
+    // The delivery receipt was asked of the submission server (DSN in the envelope): the
+    // operator's MTA reports the delivery to Anne, naming the message.
+    let sent_id = msg.message_id().unwrap_or_default().to_owned();
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        let mut m = master_session(cfg, &anne_mailbox).await;
+        m.select("INBOX").await?;
+        let dsn = m
+            .uid_search(format!(
+                "HEADER Content-Type \"delivery-status\" BODY \"{sent_id}\""
+            ))
+            .await?;
+        m.logout().await.ok();
+        if !dsn.is_empty() {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no delivery report for {sent_id} in {anne_mailbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     shot(s, "11-sent").await;
     // The compose window closes by itself once the message is sent.
     s.wait_until("!document.querySelector('[data-testid=compose]')", SHORT)

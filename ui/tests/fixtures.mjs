@@ -276,7 +276,7 @@ export function installFake(fx, opts) {
         if (!drafts.has(key)) {
           const d = detail(args.id);
           drafts.set(key, {
-            draft: { from: d.row.account, to: d.to, cc: d.cc, patient_ins: null, subject: d.row.subject, body: d.text, receipt: false, reply_to_message: null, attachments: [] },
+            draft: { from: d.row.account, to: d.to, cc: d.cc, patient_ins: null, subject: d.row.subject, body: d.text, receipt: false, delivery_receipt: false, reply_to_message: null, attachments: [] },
             updated_at: Math.floor(Date.now() / 1000),
           });
         }

@@ -41,6 +41,9 @@ pub struct SendArgs {
     /// Ask for a read receipt (Disposition-Notification-To) and a DSN.
     #[arg(long)]
     receipt: bool,
+    /// Ask for a DSN (delivery receipt) only.
+    #[arg(long)]
+    delivery_receipt: bool,
     /// Sending mailbox (default: the first personal mailbox of the configuration).
     #[arg(long)]
     from: Option<String>,
@@ -170,6 +173,7 @@ pub fn run(config: Option<&Path>, args: SendArgs) -> anyhow::Result<ExitCode> {
         attachments,
         end_exchange: false,
         receipt: args.receipt,
+        delivery_receipt: args.receipt || args.delivery_receipt,
     };
     queue_and_send(&cfg, draft, &kind, args.json)
 }

@@ -494,8 +494,13 @@ pub struct DraftInput {
     pub subject: String,
     /// Text.
     pub body: String,
-    /// Ask for read and delivery receipts.
+    /// Ask for a read receipt (`Disposition-Notification-To`, RFC 8098; ECO.3.1.6 on the
+    /// other side).
     pub receipt: bool,
+    /// Ask for delivery receipts (DSN, RFC 3461, ECO.2.3.1: `NOTIFY=SUCCESS,FAILURE,DELAY`
+    /// where the server offers DSN). Absent from drafts saved before it existed: off.
+    #[serde(default)]
+    pub delivery_receipt: bool,
     /// The message answered (row id), for `In-Reply-To`/`References`.
     pub reply_to_message: Option<i64>,
     /// Attached files; CDA documents are packaged as IHE XDM.

@@ -359,9 +359,15 @@ subject: string,
  */
 body: string, 
 /**
- * Ask for read and delivery receipts.
+ * Ask for a read receipt (`Disposition-Notification-To`, RFC 8098; ECO.3.1.6 on the
+ * other side).
  */
 receipt: boolean, 
+/**
+ * Ask for delivery receipts (DSN, RFC 3461, ECO.2.3.1: `NOTIFY=SUCCESS,FAILURE,DELAY`
+ * where the server offers DSN). Absent from drafts saved before it existed: off.
+ */
+delivery_receipt: boolean, 
 /**
  * The message answered (row id), for `In-Reply-To`/`References`.
  */

@@ -127,6 +127,7 @@ impl Engine {
                 subject: draft.subject.clone(),
                 body: draft.body.clone(),
                 receipt: draft.receipt,
+                delivery_receipt: draft.delivery_receipt,
                 in_reply_to,
                 references,
                 files,
@@ -191,6 +192,7 @@ impl Engine {
             subject: m.subject,
             body: m.body,
             receipt: m.receipt,
+            delivery_receipt: m.delivery_receipt,
             reply_to_message,
             attachments: Vec::new(),
         };

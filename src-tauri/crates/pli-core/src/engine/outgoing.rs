@@ -126,7 +126,7 @@ pub async fn enqueue(
             account_kind: kind,
             message_id: &composed.message_id,
             recipients: &composed.recipients,
-            dsn: draft.receipt,
+            dsn: draft.delivery_receipt,
             raw: &composed.raw,
             ends_exchange_with: &ended,
         })
@@ -313,6 +313,7 @@ impl Engine {
             documents,
             attachments,
             receipt: input.receipt,
+            delivery_receipt: input.delivery_receipt,
             ..Default::default()
         };
         self.submit(draft, &kind).await

@@ -3,7 +3,7 @@
 //! The server copy is what another client (the operator's webmail, Pli on another
 //! workstation) shows and resumes, so it is a plain message: `From` with its display name,
 //! `To`/`Cc`, `Subject`, the text, `In-Reply-To`/`References` of an answer, the read-receipt
-//! request, and the files **as the user attached them**. Health documents are not packaged as
+//! request (and Pli's own header for the delivery-receipt request), and the files **as the user attached them**. Health documents are not packaged as
 //! IHE XDM here, and no MSSanté header (`X-MSS-*`) is written: packaging happens when the
 //! message is sent, from the files, so a draft resumed anywhere sends the same message.
 //!
@@ -18,6 +18,12 @@ use mail_parser::{MessageParser, MimeHeaders};
 
 use super::headers::new_message_id;
 use super::ins::patient_ins_of;
+
+/// Where a server copy keeps the request for delivery receipts. A DSN is asked for in the SMTP
+/// envelope, not in the message, so no standard header carries it; Thunderbird keeps the same
+/// choice in a private header of its drafts (`X-Mozilla-Draft-Info: …; DSN=1`). The header only
+/// lives in the Drafts folder: the message sent is composed again from the fields.
+pub const DELIVERY_RECEIPT_HEADER: &str = "X-Pli-Delivery-Receipt";
 
 /// What a server copy carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +42,8 @@ pub struct DraftMessage {
     pub body: String,
     /// A read receipt is asked for.
     pub receipt: bool,
+    /// Delivery receipts are asked for (kept in [`DELIVERY_RECEIPT_HEADER`]).
+    pub delivery_receipt: bool,
     /// The message answered (Message-ID, without angle brackets).
     pub in_reply_to: Option<String>,
     /// Its references.
@@ -110,6 +118,9 @@ pub fn draft_mime(
             "Disposition-Notification-To",
             Raw::new(format!("<{}>", d.from)),
         );
+    }
+    if d.delivery_receipt {
+        b = b.header(DELIVERY_RECEIPT_HEADER, Raw::new("yes"));
     }
     for (name, bytes) in &d.files {
         b = b.attachment(content_type(name), header_text(name), bytes.clone());
@@ -193,6 +204,9 @@ pub fn parse_draft(raw: &[u8], patient_domain: &str) -> Option<ResumedDraft> {
         receipt: msg
             .header_raw("Disposition-Notification-To")
             .is_some_and(|v| !v.trim().is_empty()),
+        delivery_receipt: msg
+            .header_raw(DELIVERY_RECEIPT_HEADER)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes")),
         in_reply_to: ids(msg.in_reply_to()).into_iter().next(),
         references: ids(msg.references()),
         files,
@@ -227,6 +241,7 @@ mod tests {
             subject: "Résultats à revoir".into(),
             body: "Bonjour,\nvoici le compte rendu.\n".into(),
             receipt: true,
+            delivery_receipt: true,
             in_reply_to: Some("parent.1@pli-sandbox.mssante.fr".into()),
             references: vec!["root.0@pli-sandbox.mssante.fr".into()],
             files: vec![

@@ -103,8 +103,10 @@ pub struct Draft {
     pub attachments: Vec<Attachment>,
     /// `X-MSS-MES: FIN` (ECO.2.2.8).
     pub end_exchange: bool,
-    /// Ask for a read receipt (Disposition-Notification-To) and a DSN.
+    /// Ask for a read receipt (Disposition-Notification-To).
     pub receipt: bool,
+    /// Ask for delivery receipts (a DSN, when the submission server offers it; ECO.2.3.1).
+    pub delivery_receipt: bool,
 }
 
 /// A composed message, ready for the outbox.
