@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "answer_receipt",
     "add_mailbox",
     "open_attachment",
+    "save_attachment_pdf",
     "send_message",
     "save_draft",
     "load_draft",

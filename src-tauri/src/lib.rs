@@ -106,6 +106,7 @@ pub fn run() {
             commands::mail::answer_receipt,
             commands::mail::add_mailbox,
             commands::documents::open_attachment,
+            commands::documents::save_attachment_pdf,
             commands::compose::send_message,
             commands::compose::save_draft,
             commands::compose::load_draft,

@@ -127,6 +127,25 @@ async fn the_engine_serves_the_desktop_app_end_to_end() {
     assert!(html.contains("Gentamicine"));
     assert!(!html.contains("<script"));
     assert!(!doc.xdm_documents.is_empty());
+    // Saved as a PDF ("Enregistrer en PDF"): the CR-BIO's PDF copy (pli-cda's transcription of
+    // this N3), owner-only, named like the copy sent with it; a second save never overwrites.
+    let downloads = tempfile::tempdir().unwrap();
+    let saved = engine
+        .save_attachment_pdf_in(bio.id, xdm.index, downloads.path())
+        .await
+        .unwrap();
+    assert_eq!(saved.parent(), Some(downloads.path()));
+    assert!(saved.extension().is_some_and(|e| e == "pdf"), "{saved:?}");
+    let pdf = std::fs::read(&saved).unwrap();
+    let text = pli_cda::pdf_text(&pdf).unwrap();
+    assert!(text.contains("PAT-TROIS"), "{text}");
+    assert!(text.contains("Gentamicine"), "{text}");
+    let again = engine
+        .save_attachment_pdf_in(bio.id, xdm.index, downloads.path())
+        .await
+        .unwrap();
+    assert_ne!(again, saved);
+    assert_eq!(std::fs::read(&again).unwrap(), pdf);
 
     let stamp = format!(
         "pli{}x{}",

@@ -10,7 +10,7 @@
 //! app); the seeded inbox; a patient message with the patient's name and INS; ending the
 //! exchange with a patient (the patient's mailbox, read by the Dovecot master user, receives
 //! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
-//! opening that CR-BIO N3, then an N1 document; composing to a directory result with a CDA
+//! opening that CR-BIO N3 (and saving it as a PDF), then an N1 document; composing to a directory result with a CDA
 //! attached and both receipts asked for (it arrives as IHE XDM asking for a read receipt; the
 //! operator reports the delivery); a draft that reaches the server's Drafts folder by itself
 //! and is taken up from there, then discarded (its copy leaves the server); the audit view;
@@ -469,6 +469,31 @@ async fn scenario(
     );
     shot(s, "08-cr-bio-n3").await;
     on_screen_as_painted(s, "08-cr-bio-n3").await?;
+    // "Enregistrer en PDF": the CR-BIO's PDF copy lands in the downloads folder (under
+    // target/ for the tests), and the window says where.
+    s.click("[data-testid=save-pdf]", SHORT).await?;
+    let saved = s
+        .wait_until(
+            "document.querySelector('[data-testid=saved-pdf]')?.textContent",
+            LONG,
+        )
+        .await?;
+    let saved = saved.as_str().unwrap_or_default();
+    let path = saved
+        .split_once(':')
+        .map(|(_, p)| p.trim().to_owned())
+        .unwrap_or_default();
+    anyhow::ensure!(
+        path.starts_with(
+            &repo_root()
+                .join("target/gui-downloads")
+                .display()
+                .to_string()
+        ),
+        "saved where? {saved:?}"
+    );
+    let text = pli_cda::pdf_text(&std::fs::read(&path)?)?;
+    anyhow::ensure!(text.contains("PAT-TROIS"), "{path}: {text}");
     s.execute(
         "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}))",
     )

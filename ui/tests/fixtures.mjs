@@ -338,6 +338,8 @@ export function installFake(fx, opts) {
         return null;
       case "open_attachment":
         return document(args.index);
+      case "save_attachment_pdf":
+        return "/home/anne/Téléchargements/CR-BIO_DUPOND_2024-01-04.pdf";
       case "send_message":
         return sent(args.draft.subject);
       case "end_exchange":

@@ -132,6 +132,9 @@ export const answerReceipt = (id: number, send: boolean) =>
 // --- documents
 export const openAttachment = (id: number, index: number) =>
   invoke<DocumentView>("open_attachment", { id, index });
+/** Saves the attachment as a PDF in the downloads folder (a CDA as its PDF copy); its path. */
+export const saveAttachmentPdf = (id: number, index: number) =>
+  invoke<string>("save_attachment_pdf", { id, index });
 
 // --- compose
 export const sendMessage = (draft: DraftInput) => invoke<SendResult>("send_message", { draft });

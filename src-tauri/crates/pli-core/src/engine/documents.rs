@@ -4,6 +4,7 @@
 //! pli-cda; IHE XDM → its documents checked and the first CDA rendered; PDF → handed to the
 //! UI's viewer. The patient named in the document is compared with the message's patient.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -93,7 +94,6 @@ impl Engine {
     /// Opens attachment `index` of message `id`.
     pub async fn open_attachment(&self, id: i64, index: u32) -> Result<DocumentView> {
         self.readable().await?;
-        let raw = self.raw_message(id).await?;
         let row = self
             .inner
             .store
@@ -101,15 +101,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound("ce message".into()))?;
         let message_patient = self.named_patient_of(&row).await?;
-        let msg = MessageParser::default()
-            .parse(raw.as_slice())
-            .ok_or_else(|| EngineError::Invalid("message illisible (MIME invalide)".into()))?;
-        let part = msg
-            .attachments()
-            .nth(index as usize)
-            .ok_or_else(|| EngineError::NotFound("cette pièce jointe".into()))?;
-        let name = part.attachment_name().unwrap_or("piece-jointe").to_owned();
-        let bytes = part.contents().to_vec();
+        let (name, bytes) = self.attachment(id, index).await?;
         let domain = self.inner.cfg.operator.patient_domain.clone();
         let mut view = DocumentView {
             kind: "file".into(),
@@ -149,9 +141,7 @@ impl Engine {
             view.kind = "pdf".into();
             view.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(&bytes));
             None
-        } else if String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
-            .contains("ClinicalDocument")
-        {
+        } else if looks_like_cda(&bytes) {
             view.kind = "cda".into();
             Some(
                 pli_cda::parse(&bytes)
@@ -173,6 +163,152 @@ impl Engine {
         }
         Ok(view)
     }
+}
+
+impl Engine {
+    /// Attachment `index` of message `id`: its name and bytes.
+    async fn attachment(&self, id: i64, index: u32) -> Result<(String, Vec<u8>)> {
+        let raw = self.raw_message(id).await?;
+        let msg = MessageParser::default()
+            .parse(raw.as_slice())
+            .ok_or_else(|| EngineError::Invalid("message illisible (MIME invalide)".into()))?;
+        let part = msg
+            .attachments()
+            .nth(index as usize)
+            .ok_or_else(|| EngineError::NotFound("cette pièce jointe".into()))?;
+        let name = part.attachment_name().unwrap_or("piece-jointe").to_owned();
+        Ok((name, part.contents().to_vec()))
+    }
+
+    /// Saves attachment `index` of message `id` as a PDF file in `dir` (the shell passes the
+    /// user's downloads folder) and returns its path: a PDF attachment as it is; a CDA
+    /// document (alone or the first of an IHE XDM package) as the PDF sent with it under
+    /// ECO.2.1.5 (an N1's own PDF byte for byte, else pli-cda's transcription), named like
+    /// that copy. An existing file is never overwritten (`name (2).pdf`…); the file is
+    /// readable by its owner only (it holds health data).
+    pub async fn save_attachment_pdf_in(&self, id: i64, index: u32, dir: &Path) -> Result<PathBuf> {
+        self.readable().await?;
+        let (name, bytes) = self.attachment(id, index).await?;
+        let (file_name, pdf) = if bytes.starts_with(b"%PDF") {
+            (name, bytes)
+        } else {
+            let doc = if bytes.starts_with(b"PK\x03\x04") {
+                let pkg = pli_cda::xdm::read(&bytes)
+                    .map_err(|e| EngineError::Invalid(format!("paquet IHE XDM refusé : {e}")))?;
+                pkg.documents
+                    .iter()
+                    .filter(|d| !d.bytes.is_empty())
+                    .find_map(|d| pli_cda::parse(&d.bytes).ok())
+            } else if looks_like_cda(&bytes) {
+                Some(
+                    pli_cda::parse(&bytes)
+                        .map_err(|e| EngineError::Invalid(format!("document CDA refusé : {e}")))?,
+                )
+            } else {
+                None
+            };
+            let doc = doc.ok_or_else(|| {
+                EngineError::Invalid(format!("{name} n'est ni un document CDA ni un PDF"))
+            })?;
+            let pdf = pli_cda::pdf::attached_pdf(&doc, &pli_cda::PdfOptions::default());
+            (crate::mssante::headers::pdf_name(&doc), pdf.into_owned())
+        };
+        let path = write_new_file(dir, &pdf_file_name(&file_name), &pdf).map_err(|e| {
+            EngineError::Other(format!("PDF non enregistré dans {} : {e}", dir.display()))
+        })?;
+        let account = self.inner.store.row(id).await?.map(|r| r.account);
+        self.inner
+            .store
+            .audit(
+                &self.actor().await,
+                account.as_deref(),
+                "document-saved",
+                &path.display().to_string(),
+                "ok",
+            )
+            .await?;
+        Ok(path)
+    }
+
+    /// [`Self::save_attachment_pdf_in`] the downloads folder ([`Self::downloads_dir`]).
+    pub async fn save_attachment_pdf(&self, id: i64, index: u32) -> Result<PathBuf> {
+        let dir = self.downloads_dir();
+        self.save_attachment_pdf_in(id, index, &dir).await
+    }
+
+    /// Where files the user exports go: `XDG_DOWNLOAD_DIR`, else `~/Téléchargements` or
+    /// `~/Downloads` when there, else the cache's data folder.
+    pub fn downloads_dir(&self) -> PathBuf {
+        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
+        std::env::var_os("XDG_DOWNLOAD_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let home = PathBuf::from(home?);
+                ["Téléchargements", "Downloads"]
+                    .iter()
+                    .map(|d| home.join(d))
+                    .find(|p| p.is_dir())
+            })
+            .unwrap_or_else(|| crate::store::data_dir(&self.inner.cfg))
+    }
+}
+
+/// Whether `bytes` look like a CDA document (its root element near the start).
+fn looks_like_cda(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("ClinicalDocument")
+}
+
+/// A file name for `name` that stays in its folder: no path, no control character, ending in
+/// `.pdf`.
+fn pdf_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .map(|c| if c.is_control() || c == ':' { '_' } else { c })
+        .collect();
+    let clean = clean.trim().trim_start_matches('.').to_owned();
+    let stem = if clean.is_empty() {
+        "document".to_owned()
+    } else {
+        clean
+    };
+    if stem.to_ascii_lowercase().ends_with(".pdf") {
+        stem
+    } else {
+        format!("{stem}.pdf")
+    }
+}
+
+/// Writes `bytes` to a new file `name` in `dir` (`name (2).pdf`, `name (3).pdf`… when taken),
+/// created exclusively, owner-only on Unix; returns its path.
+fn write_new_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir)?;
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, "pdf"));
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem} ({n}).{ext}"))
+        };
+        let mut open = std::fs::OpenOptions::new();
+        open.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+        match open.open(&candidate) {
+            Ok(mut f) => {
+                let written = f.write_all(bytes).and_then(|()| f.sync_all());
+                if let Err(e) = written {
+                    std::fs::remove_file(&candidate).ok();
+                    return Err(e);
+                }
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("trop de fichiers de ce nom"))
 }
 
 /// Why the document's patient is not the message's, if it is not (INS compared; names only
@@ -209,6 +345,28 @@ mod tests {
             address: String::new(),
             birth_name: Some(name.into()),
             given_name: None,
+        }
+    }
+
+    #[test]
+    fn saved_pdfs_stay_in_their_folder_and_never_overwrite() {
+        assert_eq!(pdf_file_name("../../etc/passwd"), "passwd.pdf");
+        assert_eq!(pdf_file_name("C:\\x\\CR.PDF"), "CR.PDF");
+        assert_eq!(pdf_file_name(".hidden"), "hidden.pdf");
+        assert_eq!(pdf_file_name("a\u{7}b.pdf"), "a_b.pdf");
+        assert_eq!(pdf_file_name(""), "document.pdf");
+        let dir = tempfile::tempdir().unwrap();
+        let first = write_new_file(dir.path(), "CR.pdf", b"%PDF-1").unwrap();
+        let second = write_new_file(dir.path(), "CR.pdf", b"%PDF-2").unwrap();
+        assert_eq!(first, dir.path().join("CR.pdf"));
+        assert_eq!(second, dir.path().join("CR (2).pdf"));
+        assert_eq!(std::fs::read(&first).unwrap(), b"%PDF-1");
+        assert_eq!(std::fs::read(&second).unwrap(), b"%PDF-2");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&second).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only: {mode:o}");
         }
     }
 

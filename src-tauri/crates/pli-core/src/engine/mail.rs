@@ -461,17 +461,7 @@ impl Engine {
     pub async fn export_audit(&self, since: Option<i64>) -> Result<String> {
         self.readable().await?;
         let rows = self.audit(since).await?;
-        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"));
-        let dir = std::env::var_os("XDG_DOWNLOAD_DIR")
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                let home = std::path::PathBuf::from(home?);
-                ["Téléchargements", "Downloads"]
-                    .iter()
-                    .map(|d| home.join(d))
-                    .find(|p| p.is_dir())
-            })
-            .unwrap_or_else(|| crate::store::data_dir(&self.inner.cfg));
+        let dir = self.downloads_dir();
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::Other(e.to_string()))?;
         let stamp = crate::store::format_time(crate::store::now()).replace([':', ' '], "-");
         let path = dir.join(format!("pli-journal-{stamp}.csv"));
