@@ -5,18 +5,17 @@
 //! the CR-BIO N3, the N1's PDF) the X display is compared with WebKit's snapshot of the page
 //! (`on_screen_as_painted`: what the person sees is what was painted).
 //!
-//! One scenario, in order (each step needs the previous one): the login screen; log in
-//! through the sandbox PSC by CIBA (auto-approved by the sandbox like a tap on the e-CPS
-//! app); the seeded inbox; a patient message with the patient's name and INS; ending the
-//! exchange with a patient (the patient's mailbox, read by the Dovecot master user, receives
-//! the `X-MSS-MES: FIN` message); searching a word found only inside an attached document and
-//! opening that CR-BIO N3 (and saving it as a PDF), then an N1 document; composing to a directory result with a CDA
-//! attached and both receipts asked for (it arrives as IHE XDM asking for a read receipt; the
-//! operator reports the delivery); a draft that reaches the server's Drafts folder by itself
-//! and is taken up from there, then discarded (its copy leaves the server); the audit view;
-//! beside the window, the tray icon as a panel reads it on the session bus (menu, unread
-//! count). Messages are found by search, not by scrolling: the sandbox mailboxes grow with
-//! every test run.
+//! One scenario, in order (each step needs the previous one): the login screen; log in through the
+//! sandbox PSC by CIBA (auto-approved by the sandbox like a tap on the e-CPS app); the seeded
+//! inbox; a patient message with the patient's name and INS; ending the exchange with a patient
+//! (the patient's mailbox, read by the Dovecot master user, receives the `X-MSS-MES: FIN` message);
+//! searching a word found only inside an attached document and opening that CR-BIO N3 (and saving
+//! it as a PDF), then an N1 document; composing to a directory result with a CDA attached and both
+//! receipts asked for (it arrives as IHE XDM asking for a read receipt; the operator reports the
+//! delivery); a draft that reaches the server's Drafts folder by itself and is taken up from there,
+//! then discarded (its copy leaves the server); the audit view; beside the window, the tray icon as
+//! a panel reads it on the session bus (menu, unread count). Messages are found by search, not by
+//! scrolling: the sandbox mailboxes grow with every test run.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
