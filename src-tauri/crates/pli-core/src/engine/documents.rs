@@ -115,40 +115,34 @@ impl Engine {
             xdm_documents: Vec::new(),
             warnings: Vec::new(),
         };
-        let lower = name.to_ascii_lowercase();
-        let doc = if bytes.starts_with(b"PK\x03\x04") {
-            view.kind = "xdm".into();
-            let pkg = pli_cda::xdm::read(&bytes)
-                .map_err(|e| EngineError::Invalid(format!("paquet IHE XDM refusé : {e}")))?;
-            for d in &pkg.documents {
-                if d.hash_ok == Some(false) {
-                    view.warnings.push(format!(
-                        "l'empreinte SHA-1 de {} ne correspond pas à METADATA.XML",
-                        d.path.as_deref().unwrap_or("?")
-                    ));
+        let doc = match Content::of(&name, &bytes)? {
+            Content::Xdm(pkg, doc) => {
+                view.kind = "xdm".into();
+                for d in &pkg.documents {
+                    if d.hash_ok == Some(false) {
+                        view.warnings.push(format!(
+                            "l'empreinte SHA-1 de {} ne correspond pas à METADATA.XML",
+                            d.path.as_deref().unwrap_or("?")
+                        ));
+                    }
+                    view.xdm_documents.push(XdmDocumentView {
+                        path: d.path.clone(),
+                        mime_type: d.entry.mime_type.clone(),
+                        hash_ok: d.hash_ok,
+                    });
                 }
-                view.xdm_documents.push(XdmDocumentView {
-                    path: d.path.clone(),
-                    mime_type: d.entry.mime_type.clone(),
-                    hash_ok: d.hash_ok,
-                });
+                doc
             }
-            pkg.documents
-                .iter()
-                .filter(|d| !d.bytes.is_empty())
-                .find_map(|d| pli_cda::parse(&d.bytes).ok())
-        } else if bytes.starts_with(b"%PDF") || lower.ends_with(".pdf") {
-            view.kind = "pdf".into();
-            view.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(&bytes));
-            None
-        } else if looks_like_cda(&bytes) {
-            view.kind = "cda".into();
-            Some(
-                pli_cda::parse(&bytes)
-                    .map_err(|e| EngineError::Invalid(format!("document CDA refusé : {e}")))?,
-            )
-        } else {
-            None
+            Content::Pdf => {
+                view.kind = "pdf".into();
+                view.pdf_base64 = Some(base64::engine::general_purpose::STANDARD.encode(&bytes));
+                None
+            }
+            Content::Cda(doc) => {
+                view.kind = "cda".into();
+                Some(doc)
+            }
+            Content::Other => None,
         };
         if let Some(doc) = doc {
             view.title = Some(doc.title.clone());
@@ -163,9 +157,7 @@ impl Engine {
         }
         Ok(view)
     }
-}
 
-impl Engine {
     /// Attachment `index` of message `id`: its name and bytes.
     async fn attachment(&self, id: i64, index: u32) -> Result<(String, Vec<u8>)> {
         let raw = self.raw_message(id).await?;
@@ -189,29 +181,17 @@ impl Engine {
     pub async fn save_attachment_pdf_in(&self, id: i64, index: u32, dir: &Path) -> Result<PathBuf> {
         self.readable().await?;
         let (name, bytes) = self.attachment(id, index).await?;
-        let (file_name, pdf) = if bytes.starts_with(b"%PDF") {
-            (name, bytes)
-        } else {
-            let doc = if bytes.starts_with(b"PK\x03\x04") {
-                let pkg = pli_cda::xdm::read(&bytes)
-                    .map_err(|e| EngineError::Invalid(format!("paquet IHE XDM refusé : {e}")))?;
-                pkg.documents
-                    .iter()
-                    .filter(|d| !d.bytes.is_empty())
-                    .find_map(|d| pli_cda::parse(&d.bytes).ok())
-            } else if looks_like_cda(&bytes) {
-                Some(
-                    pli_cda::parse(&bytes)
-                        .map_err(|e| EngineError::Invalid(format!("document CDA refusé : {e}")))?,
-                )
-            } else {
-                None
-            };
-            let doc = doc.ok_or_else(|| {
-                EngineError::Invalid(format!("{name} n'est ni un document CDA ni un PDF"))
-            })?;
-            let pdf = pli_cda::pdf::attached_pdf(&doc, &pli_cda::PdfOptions::default());
-            (crate::mssante::headers::pdf_name(&doc), pdf.into_owned())
+        let (file_name, pdf) = match Content::of(&name, &bytes)? {
+            Content::Pdf => (name, bytes),
+            Content::Xdm(_, Some(doc)) | Content::Cda(doc) => {
+                let pdf = pli_cda::pdf::attached_pdf(&doc, &pli_cda::PdfOptions::default());
+                (crate::mssante::headers::pdf_name(&doc), pdf.into_owned())
+            }
+            Content::Xdm(_, None) | Content::Other => {
+                return Err(EngineError::Invalid(format!(
+                    "{name} n'est ni un document CDA ni un PDF"
+                )))
+            }
         };
         let path = write_new_file(dir, &pdf_file_name(&file_name), &pdf).map_err(|e| {
             EngineError::Other(format!("PDF non enregistré dans {} : {e}", dir.display()))
@@ -253,9 +233,42 @@ impl Engine {
     }
 }
 
-/// Whether `bytes` look like a CDA document (its root element near the start).
-fn looks_like_cda(bytes: &[u8]) -> bool {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("ClinicalDocument")
+/// What an attachment holds, by its bytes (and, for a PDF, its name).
+enum Content {
+    /// An IHE XDM package, and its first readable CDA document.
+    Xdm(
+        Box<pli_cda::xdm::XdmPackage>,
+        Option<Box<pli_cda::Document>>,
+    ),
+    Pdf,
+    Cda(Box<pli_cda::Document>),
+    Other,
+}
+
+impl Content {
+    /// Reads `bytes`: a package or a CDA document that is refused is an error that says why.
+    fn of(name: &str, bytes: &[u8]) -> Result<Content> {
+        if bytes.starts_with(b"PK\x03\x04") {
+            let pkg = pli_cda::xdm::read(bytes)
+                .map_err(|e| EngineError::Invalid(format!("paquet IHE XDM refusé : {e}")))?;
+            let doc = pkg
+                .documents
+                .iter()
+                .filter(|d| !d.bytes.is_empty())
+                .find_map(|d| pli_cda::parse(&d.bytes).ok().map(Box::new));
+            Ok(Content::Xdm(Box::new(pkg), doc))
+        } else if bytes.starts_with(b"%PDF") || name.to_ascii_lowercase().ends_with(".pdf") {
+            Ok(Content::Pdf)
+        } else if String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+            .contains("ClinicalDocument")
+        {
+            pli_cda::parse(bytes)
+                .map(|d| Content::Cda(Box::new(d)))
+                .map_err(|e| EngineError::Invalid(format!("document CDA refusé : {e}")))
+        } else {
+            Ok(Content::Other)
+        }
+    }
 }
 
 /// A file name for `name` that stays in its folder: no path, no control character, ending in
